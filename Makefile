@@ -1,0 +1,37 @@
+# vindex — see README.md. `make run` serves, `make test` tests.
+SHELL := /bin/bash
+include Makefile.deps
+
+GO  ?= go
+BIN := $(CURDIR)/bin/vindex
+
+.PHONY: build run test vet fmt-check generate check-generate migration
+build:
+	$(GO) build -o $(BIN) ./cmd/vindex
+
+# Serves http://127.0.0.1:8080 with a managed PostgreSQL under .vindex/
+# (set VINDEX_DATABASE_URL to use your own server instead).
+run: deps build
+	VINDEX_DATA_DIR=$${VINDEX_DATA_DIR:-$(CURDIR)/.vindex} $(BIN) serve
+
+test: vet fmt-check
+	$(GO) test -count=1 -timeout 30m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.deps/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+generate:
+	$(GO) generate ./...
+
+# Fails if generated code is stale (run `make generate` and commit).
+check-generate: generate
+	@git diff --exit-code -- ent graph || { echo "generated code is stale: run make generate and commit"; exit 1; }
+
+# A new versioned migration from the ent schema: make migration NAME=add_things
+migration:
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_it_does"; exit 2; }
+	$(GO) run ./internal/store/migrategen -name $(NAME)

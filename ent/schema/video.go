@@ -1,0 +1,59 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/vindex/vindex/ent/schema/pulid"
+	"github.com/vindex/vindex/ent/schema/role"
+)
+
+// Video is an uploaded file and the state of its ingest.
+type Video struct{ ent.Schema }
+
+func (Video) Mixin() []ent.Mixin {
+	return []ent.Mixin{idMixin{prefix: "vid"}, timeMixin{}, workspaceMixin{writeRole: role.Member}}
+}
+
+func (Video) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("title").NotEmpty().MaxLen(300).
+			Annotations(entgql.OrderField("TITLE")),
+		field.Enum("status").
+			Values("UPLOADING", "QUEUED", "PROCESSING", "READY", "FAILED", "CANCELLED").
+			Default("UPLOADING").
+			Annotations(entgql.Type("VideoStatus")),
+		field.Int64("size_bytes").NonNegative().Default(0).
+			Annotations(entgql.Type("Int")),
+		field.String("content_type").Default("").MaxLen(200),
+		field.Float("duration_seconds").Optional().Nillable(),
+		field.String("storage_key").Default("").Annotations(entgql.Skip()),
+		field.String("created_by_id").GoType(pulid.ID("")).Optional().Immutable().
+			Annotations(entgql.Skip()),
+	}
+}
+
+func (Video) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("workspace", Workspace.Type).Ref("videos").Field("workspace_id").
+			Unique().Required().Immutable(),
+		edge.To("created_by", User.Type).Field("created_by_id").Unique().Immutable().
+			Annotations(entsql.OnDelete(entsql.SetNull)),
+	}
+}
+
+func (Video) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("workspace_id", "created_at")}
+}
+
+func (Video) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+	}
+}

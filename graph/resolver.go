@@ -1,0 +1,14 @@
+package graph
+
+import (
+	"github.com/vindex/vindex/ent"
+	"github.com/vindex/vindex/internal/auth"
+	"github.com/vindex/vindex/internal/workspace"
+)
+
+// Resolver holds the services the resolvers call.
+type Resolver struct {
+	DB         *ent.Client
+	Auth       *auth.Service
+	WorkspaceSvc *workspace.Service
+}

@@ -1,0 +1,108 @@
+// Package config reads vindex's settings from the environment, once, into
+// one struct that is passed down. No other package reads the environment.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting vindex has. README.md documents each VINDEX_*
+// variable; keep the two in step.
+type Config struct {
+	Addr          string        // VINDEX_ADDR
+	DataDir       string        // VINDEX_DATA_DIR
+	DatabaseURL   string        // VINDEX_DATABASE_URL; empty: a managed cluster in DataDir/postgres
+	ModelMirror   string        // VINDEX_MODEL_MIRROR
+	JWTSecret     string        // VINDEX_JWT_SECRET; empty: generated into DataDir/jwt.key
+	AccessTTL     time.Duration // VINDEX_ACCESS_TOKEN_TTL
+	RefreshTTL    time.Duration // VINDEX_REFRESH_TOKEN_TTL
+	LogLevel      slog.Level    // VINDEX_LOG_LEVEL
+	LogFormat     string        // VINDEX_LOG_FORMAT: text or json
+	MaxDepth      int           // VINDEX_GRAPHQL_MAX_DEPTH
+	MaxComplexity int           // VINDEX_GRAPHQL_MAX_COMPLEXITY
+	ShutdownGrace time.Duration // VINDEX_SHUTDOWN_GRACE
+}
+
+// FromEnv reads the configuration; lookup is os.LookupEnv outside tests.
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{lookup: lookup}
+	c := Config{
+		Addr:          r.str("VINDEX_ADDR", "127.0.0.1:8080"),
+		DataDir:       r.str("VINDEX_DATA_DIR", ".vindex"),
+		DatabaseURL:   r.str("VINDEX_DATABASE_URL", ""),
+		ModelMirror:   r.str("VINDEX_MODEL_MIRROR", ""),
+		JWTSecret:     r.str("VINDEX_JWT_SECRET", ""),
+		AccessTTL:     r.duration("VINDEX_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTTL:    r.duration("VINDEX_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		LogFormat:     r.str("VINDEX_LOG_FORMAT", "text"),
+		MaxDepth:      r.int("VINDEX_GRAPHQL_MAX_DEPTH", 12),
+		MaxComplexity: r.int("VINDEX_GRAPHQL_MAX_COMPLEXITY", 5000),
+		ShutdownGrace: r.duration("VINDEX_SHUTDOWN_GRACE", 15*time.Second),
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(r.str("VINDEX_LOG_LEVEL", "info"))); err != nil {
+		r.errs = append(r.errs, fmt.Sprintf("VINDEX_LOG_LEVEL: %v", err))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		r.errs = append(r.errs, "VINDEX_LOG_FORMAT: must be text or json")
+	}
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if len(r.errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %s", strings.Join(r.errs, "; "))
+	}
+	return c, nil
+}
+
+// Logger returns the process logger the configuration asks for.
+func (c Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []string
+}
+
+func (r *reader) str(key, def string) string {
+	if v, ok := r.lookup(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) int(key string, def int) int {
+	s := r.str(key, "")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		r.errs = append(r.errs, fmt.Sprintf("%s: %q is not a positive integer", key, s))
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	s := r.str(key, "")
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		r.errs = append(r.errs, fmt.Sprintf("%s: %q is not a positive duration such as 15m", key, s))
+		return def
+	}
+	return d
+}

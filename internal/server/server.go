@@ -1,0 +1,175 @@
+// Package server assembles vindex: it opens (or starts) the database,
+// migrates it, wires the domain services into the GraphQL API and serves
+// HTTP until its context ends, then drains and stops what it started.
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/vindex/vindex/graph"
+	"github.com/vindex/vindex/internal/auth"
+	"github.com/vindex/vindex/internal/config"
+	"github.com/vindex/vindex/internal/pgcluster"
+	"github.com/vindex/vindex/internal/store"
+	"github.com/vindex/vindex/internal/workspace"
+)
+
+// App is vindex's HTTP surface over an open store.
+type App struct {
+	Store   *store.Store
+	Auth    *auth.Service
+	Handler http.Handler
+}
+
+// New wires the services and routes over st.
+func New(cfg config.Config, st *store.Store, log *slog.Logger) (*App, error) {
+	key, err := auth.LoadOrCreateKey(cfg.JWTSecret, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := auth.NewSessions(key, cfg.AccessTTL)
+	if err != nil {
+		return nil, err
+	}
+	workspaces := workspace.NewService(st.Ent)
+	authSvc := auth.NewService(st.Ent, sessions, auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}, workspaces, log)
+	resolver := &graph.Resolver{DB: st.Ent, Auth: authSvc, WorkspaceSvc: workspaces}
+	gql := graph.NewHandler(resolver, authSvc, graph.Limits{
+		MaxDepth:      cfg.MaxDepth,
+		MaxComplexity: cfg.MaxComplexity,
+		MaxTokens:     10_000,
+		MaxBodyBytes:  1 << 20,
+	}, log)
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", authSvc.Middleware(graph.WriteAuthError)(gql))
+	mux.Handle("GET /graphiql", playground.Handler("vindex GraphiQL", "/graphql"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return &App{Store: st, Auth: authSvc, Handler: logRequests(log, mux)}, nil
+}
+
+// OpenDatabase returns the database URL to use: the configured one, or a
+// managed cluster in the data dir, started now. stop is never nil.
+func OpenDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (url string, stop func(), err error) {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL, func() {}, nil
+	}
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Logger: log})
+	if err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cluster.Stop(ctx); err != nil {
+			log.Error("stop postgres", "err", err)
+		}
+	}
+	return cluster.URL("vindex"), stop, nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	dbURL, stopDB, err := OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	if err := store.Migrate(ctx, dbURL); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	app, err := New(cfg, st, log)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           app.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	log.Info("vindex serving", "url", "http://"+ln.Addr().String(), "graphql", "/graphql", "graphiql", "/graphiql", "data_dir", cfg.DataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// logRequests logs each request's method, path, status and duration.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		log.LogAttrs(r.Context(), slog.LevelDebug, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("took", time.Since(start)))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection to the websocket transport, which asserts
+// http.Hijacker directly.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Flush streams partial responses.
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS frame_embeddings;
+DROP TABLE IF EXISTS text_embeddings;
