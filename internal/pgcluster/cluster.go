@@ -90,12 +90,15 @@ func start(ctx context.Context, home string, opts Options) (_ *Cluster, err erro
 		logger:  logger.With("cluster", home),
 		lock:    lock,
 	}
-	logStart := int64(0)
+	var logStart int64
 	defer func() {
-		if err != nil {
-			c.release()
+		if err == nil {
+			return
+		}
+		if c.log != nil { // quote what initdb or postgres said during this attempt
 			err = fmt.Errorf("%w%s", err, logTail(c.logPath, logStart))
 		}
+		c.release()
 	}()
 	if c.log, logStart, err = openLog(c.logPath, acct); err != nil {
 		return nil, err

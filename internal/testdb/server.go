@@ -21,9 +21,9 @@ const clusterDirPrefix = "vindex-testdb-"
 
 // setup connects to (or starts) the server and builds the template; the returned teardown
 // undoes it all.
-func setup(ctx context.Context, prepare func(ctx context.Context, databaseURL string) error) (teardown func() error, err error) {
+func setup(ctx context.Context, prepare func(ctx context.Context, databaseURL string) error) (_ func() error, err error) {
 	var undo []func(context.Context) error
-	teardown = func() error {
+	teardown := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var errs []error
@@ -59,7 +59,7 @@ func setup(ctx context.Context, prepare func(ctx context.Context, databaseURL st
 
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", envURL, err)
+		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	undo = append(undo, func(context.Context) error { pool.Close(); return nil })
 	if err := pool.Ping(ctx); err != nil {
@@ -67,10 +67,10 @@ func setup(ctx context.Context, prepare func(ctx context.Context, databaseURL st
 	}
 
 	tpl := uniqueName("vindex_tpl")
+	undo = append(undo, func(ctx context.Context) error { return dropDatabase(ctx, pool, tpl) })
 	if err := buildTemplate(ctx, pool, dsn, tpl, prepare); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func(ctx context.Context) error { return dropDatabase(ctx, pool, tpl) })
 	if cloneSQL, err = chooseCloneSQL(ctx, pool); err != nil {
 		return nil, err
 	}
