@@ -73,9 +73,11 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 		}
 		var unwrapped *gqlerror.Error
-		if errors.As(err, &unwrapped) && unwrapped.Err == nil && gqlErr.Path != nil {
-			// Argument coercion (a bad enum, a wrong type) fails with a plain
-			// gqlerror at the field's path.
+		if errors.As(err, &unwrapped) && unwrapped.Err == nil {
+			// A plain gqlerror with no cause is a refused request: argument
+			// coercion (a bad enum, a wrong type) at the field's path, or at no
+			// path a body that cannot be read (not JSON, over the size limit)
+			// or the depth limit.
 			return set(apperr.BadUserInput, gqlErr.Message)
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -105,15 +105,17 @@ func pageCost(child int, first, last *int) int {
 }
 
 // WriteAuthError answers a request whose credentials failed in the HTTP
-// middleware, in GraphQL's response shape with HTTP 401.
+// middleware, in GraphQL's response shape: 401 for bad credentials, 500
+// when they could not be checked (the database is down), so clients do not
+// sign people out during an outage.
 func WriteAuthError(w http.ResponseWriter, r *http.Request, err error) {
-	msg := "invalid or expired credentials"
+	status, code, msg := http.StatusInternalServerError, apperr.Internal, "credentials could not be checked; try again"
 	if ae, ok := err.(*apperr.Error); ok && ae.Code == apperr.Unauthenticated {
-		msg = ae.Message
+		status, code, msg = http.StatusUnauthorized, apperr.Unauthenticated, ae.Message
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vindex"`)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("WWW-Authenticate", `Bearer realm="vindex"`)
-	w.WriteHeader(http.StatusUnauthorized)
-	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": string(apperr.Unauthenticated)}}}}
+	w.WriteHeader(status)
+	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": string(code)}}}}
 	_ = json.NewEncoder(w).Encode(resp)
 }

@@ -8,7 +8,7 @@ import (
 
 // Resolver holds the services the resolvers call.
 type Resolver struct {
-	DB         *ent.Client
-	Auth       *auth.Service
+	DB           *ent.Client
+	Auth         *auth.Service
 	WorkspaceSvc *workspace.Service
 }

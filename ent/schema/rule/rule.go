@@ -107,7 +107,7 @@ func WriteSelf() privacy.MutationRule {
 	})
 }
 
-// filterMutation narrows an update or delete to the rows where allows. The
+// filterMutation narrows an update or delete with the filter where adds. The
 // generated mutations do not implement privacy.Filter themselves (their Where
 // takes typed predicates), so the filter must come from privacy.FilterFunc,
 // which denies a mutation type it cannot filter.
