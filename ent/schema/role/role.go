@@ -21,7 +21,9 @@ const (
 var rank = map[Role]int{Viewer: 1, Member: 2, Admin: 3, Owner: 4}
 
 // Values lists the roles for ent's enum.
-func (Role) Values() []string { return []string{string(Owner), string(Admin), string(Member), string(Viewer)} }
+func (Role) Values() []string {
+	return []string{string(Owner), string(Admin), string(Member), string(Viewer)}
+}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return rank[r] > 0 }
