@@ -17,7 +17,11 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vindex/vindex/ent/apitoken"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
 	"github.com/vindex/vindex/ent/membership"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/refreshtoken"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
@@ -33,8 +37,16 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// IngestStep is the client for interacting with the IngestStep builders.
+	IngestStep *IngestStepClient
+	// Keyframe is the client for interacting with the Keyframe builders.
+	Keyframe *KeyframeClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
+	// OCRText is the client for interacting with the OCRText builders.
+	OCRText *OCRTextClient
+	// PipelineRun is the client for interacting with the PipelineRun builders.
+	PipelineRun *PipelineRunClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
 	// User is the client for interacting with the User builders.
@@ -55,7 +67,11 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIToken = NewAPITokenClient(c.config)
+	c.IngestStep = NewIngestStepClient(c.config)
+	c.Keyframe = NewKeyframeClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
+	c.OCRText = NewOCRTextClient(c.config)
+	c.PipelineRun = NewPipelineRunClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.Video = NewVideoClient(c.config)
@@ -153,7 +169,11 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:          ctx,
 		config:       cfg,
 		APIToken:     NewAPITokenClient(cfg),
+		IngestStep:   NewIngestStepClient(cfg),
+		Keyframe:     NewKeyframeClient(cfg),
 		Membership:   NewMembershipClient(cfg),
+		OCRText:      NewOCRTextClient(cfg),
+		PipelineRun:  NewPipelineRunClient(cfg),
 		RefreshToken: NewRefreshTokenClient(cfg),
 		User:         NewUserClient(cfg),
 		Video:        NewVideoClient(cfg),
@@ -178,7 +198,11 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:          ctx,
 		config:       cfg,
 		APIToken:     NewAPITokenClient(cfg),
+		IngestStep:   NewIngestStepClient(cfg),
+		Keyframe:     NewKeyframeClient(cfg),
 		Membership:   NewMembershipClient(cfg),
+		OCRText:      NewOCRTextClient(cfg),
+		PipelineRun:  NewPipelineRunClient(cfg),
 		RefreshToken: NewRefreshTokenClient(cfg),
 		User:         NewUserClient(cfg),
 		Video:        NewVideoClient(cfg),
@@ -212,7 +236,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Membership, c.RefreshToken, c.User, c.Video, c.Workspace,
+		c.APIToken, c.IngestStep, c.Keyframe, c.Membership, c.OCRText, c.PipelineRun,
+		c.RefreshToken, c.User, c.Video, c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -222,7 +247,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Membership, c.RefreshToken, c.User, c.Video, c.Workspace,
+		c.APIToken, c.IngestStep, c.Keyframe, c.Membership, c.OCRText, c.PipelineRun,
+		c.RefreshToken, c.User, c.Video, c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -233,8 +259,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APITokenMutation:
 		return c.APIToken.mutate(ctx, m)
+	case *IngestStepMutation:
+		return c.IngestStep.mutate(ctx, m)
+	case *KeyframeMutation:
+		return c.Keyframe.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
+	case *OCRTextMutation:
+		return c.OCRText.mutate(ctx, m)
+	case *PipelineRunMutation:
+		return c.PipelineRun.mutate(ctx, m)
 	case *RefreshTokenMutation:
 		return c.RefreshToken.mutate(ctx, m)
 	case *UserMutation:
@@ -414,6 +448,306 @@ func (c *APITokenClient) mutate(ctx context.Context, m *APITokenMutation) (Value
 	}
 }
 
+// IngestStepClient is a client for the IngestStep schema.
+type IngestStepClient struct {
+	config
+}
+
+// NewIngestStepClient returns a client for the IngestStep from the given config.
+func NewIngestStepClient(c config) *IngestStepClient {
+	return &IngestStepClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ingeststep.Hooks(f(g(h())))`.
+func (c *IngestStepClient) Use(hooks ...Hook) {
+	c.hooks.IngestStep = append(c.hooks.IngestStep, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ingeststep.Intercept(f(g(h())))`.
+func (c *IngestStepClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IngestStep = append(c.inters.IngestStep, interceptors...)
+}
+
+// Create returns a builder for creating a IngestStep entity.
+func (c *IngestStepClient) Create() *IngestStepCreate {
+	mutation := newIngestStepMutation(c.config, OpCreate)
+	return &IngestStepCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IngestStep entities.
+func (c *IngestStepClient) CreateBulk(builders ...*IngestStepCreate) *IngestStepCreateBulk {
+	return &IngestStepCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IngestStepClient) MapCreateBulk(slice any, setFunc func(*IngestStepCreate, int)) *IngestStepCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IngestStepCreateBulk{err: fmt.Errorf("calling to IngestStepClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IngestStepCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IngestStepCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IngestStep.
+func (c *IngestStepClient) Update() *IngestStepUpdate {
+	mutation := newIngestStepMutation(c.config, OpUpdate)
+	return &IngestStepUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IngestStepClient) UpdateOne(_m *IngestStep) *IngestStepUpdateOne {
+	mutation := newIngestStepMutation(c.config, OpUpdateOne, withIngestStep(_m))
+	return &IngestStepUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IngestStepClient) UpdateOneID(id pulid.ID) *IngestStepUpdateOne {
+	mutation := newIngestStepMutation(c.config, OpUpdateOne, withIngestStepID(id))
+	return &IngestStepUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IngestStep.
+func (c *IngestStepClient) Delete() *IngestStepDelete {
+	mutation := newIngestStepMutation(c.config, OpDelete)
+	return &IngestStepDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IngestStepClient) DeleteOne(_m *IngestStep) *IngestStepDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IngestStepClient) DeleteOneID(id pulid.ID) *IngestStepDeleteOne {
+	builder := c.Delete().Where(ingeststep.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IngestStepDeleteOne{builder}
+}
+
+// Query returns a query builder for IngestStep.
+func (c *IngestStepClient) Query() *IngestStepQuery {
+	return &IngestStepQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIngestStep},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IngestStep entity by its id.
+func (c *IngestStepClient) Get(ctx context.Context, id pulid.ID) (*IngestStep, error) {
+	return c.Query().Where(ingeststep.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IngestStepClient) GetX(ctx context.Context, id pulid.ID) *IngestStep {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryVideo queries the video edge of a IngestStep.
+func (c *IngestStepClient) QueryVideo(_m *IngestStep) *VideoQuery {
+	query := (&VideoClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ingeststep.Table, ingeststep.FieldID, id),
+			sqlgraph.To(video.Table, video.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, ingeststep.VideoTable, ingeststep.VideoColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *IngestStepClient) Hooks() []Hook {
+	hooks := c.hooks.IngestStep
+	return append(hooks[:len(hooks):len(hooks)], ingeststep.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *IngestStepClient) Interceptors() []Interceptor {
+	return c.inters.IngestStep
+}
+
+func (c *IngestStepClient) mutate(ctx context.Context, m *IngestStepMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IngestStepCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IngestStepUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IngestStepUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IngestStepDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IngestStep mutation op: %q", m.Op())
+	}
+}
+
+// KeyframeClient is a client for the Keyframe schema.
+type KeyframeClient struct {
+	config
+}
+
+// NewKeyframeClient returns a client for the Keyframe from the given config.
+func NewKeyframeClient(c config) *KeyframeClient {
+	return &KeyframeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `keyframe.Hooks(f(g(h())))`.
+func (c *KeyframeClient) Use(hooks ...Hook) {
+	c.hooks.Keyframe = append(c.hooks.Keyframe, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `keyframe.Intercept(f(g(h())))`.
+func (c *KeyframeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Keyframe = append(c.inters.Keyframe, interceptors...)
+}
+
+// Create returns a builder for creating a Keyframe entity.
+func (c *KeyframeClient) Create() *KeyframeCreate {
+	mutation := newKeyframeMutation(c.config, OpCreate)
+	return &KeyframeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Keyframe entities.
+func (c *KeyframeClient) CreateBulk(builders ...*KeyframeCreate) *KeyframeCreateBulk {
+	return &KeyframeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *KeyframeClient) MapCreateBulk(slice any, setFunc func(*KeyframeCreate, int)) *KeyframeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &KeyframeCreateBulk{err: fmt.Errorf("calling to KeyframeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*KeyframeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &KeyframeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Keyframe.
+func (c *KeyframeClient) Update() *KeyframeUpdate {
+	mutation := newKeyframeMutation(c.config, OpUpdate)
+	return &KeyframeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *KeyframeClient) UpdateOne(_m *Keyframe) *KeyframeUpdateOne {
+	mutation := newKeyframeMutation(c.config, OpUpdateOne, withKeyframe(_m))
+	return &KeyframeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *KeyframeClient) UpdateOneID(id pulid.ID) *KeyframeUpdateOne {
+	mutation := newKeyframeMutation(c.config, OpUpdateOne, withKeyframeID(id))
+	return &KeyframeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Keyframe.
+func (c *KeyframeClient) Delete() *KeyframeDelete {
+	mutation := newKeyframeMutation(c.config, OpDelete)
+	return &KeyframeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *KeyframeClient) DeleteOne(_m *Keyframe) *KeyframeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *KeyframeClient) DeleteOneID(id pulid.ID) *KeyframeDeleteOne {
+	builder := c.Delete().Where(keyframe.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &KeyframeDeleteOne{builder}
+}
+
+// Query returns a query builder for Keyframe.
+func (c *KeyframeClient) Query() *KeyframeQuery {
+	return &KeyframeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeKeyframe},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Keyframe entity by its id.
+func (c *KeyframeClient) Get(ctx context.Context, id pulid.ID) (*Keyframe, error) {
+	return c.Query().Where(keyframe.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *KeyframeClient) GetX(ctx context.Context, id pulid.ID) *Keyframe {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryVideo queries the video edge of a Keyframe.
+func (c *KeyframeClient) QueryVideo(_m *Keyframe) *VideoQuery {
+	query := (&VideoClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(keyframe.Table, keyframe.FieldID, id),
+			sqlgraph.To(video.Table, video.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, keyframe.VideoTable, keyframe.VideoColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *KeyframeClient) Hooks() []Hook {
+	hooks := c.hooks.Keyframe
+	return append(hooks[:len(hooks):len(hooks)], keyframe.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *KeyframeClient) Interceptors() []Interceptor {
+	return c.inters.Keyframe
+}
+
+func (c *KeyframeClient) mutate(ctx context.Context, m *KeyframeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&KeyframeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&KeyframeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&KeyframeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&KeyframeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Keyframe mutation op: %q", m.Op())
+	}
+}
+
 // MembershipClient is a client for the Membership schema.
 type MembershipClient struct {
 	config
@@ -577,6 +911,306 @@ func (c *MembershipClient) mutate(ctx context.Context, m *MembershipMutation) (V
 		return (&MembershipDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Membership mutation op: %q", m.Op())
+	}
+}
+
+// OCRTextClient is a client for the OCRText schema.
+type OCRTextClient struct {
+	config
+}
+
+// NewOCRTextClient returns a client for the OCRText from the given config.
+func NewOCRTextClient(c config) *OCRTextClient {
+	return &OCRTextClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ocrtext.Hooks(f(g(h())))`.
+func (c *OCRTextClient) Use(hooks ...Hook) {
+	c.hooks.OCRText = append(c.hooks.OCRText, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ocrtext.Intercept(f(g(h())))`.
+func (c *OCRTextClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OCRText = append(c.inters.OCRText, interceptors...)
+}
+
+// Create returns a builder for creating a OCRText entity.
+func (c *OCRTextClient) Create() *OCRTextCreate {
+	mutation := newOCRTextMutation(c.config, OpCreate)
+	return &OCRTextCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OCRText entities.
+func (c *OCRTextClient) CreateBulk(builders ...*OCRTextCreate) *OCRTextCreateBulk {
+	return &OCRTextCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OCRTextClient) MapCreateBulk(slice any, setFunc func(*OCRTextCreate, int)) *OCRTextCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OCRTextCreateBulk{err: fmt.Errorf("calling to OCRTextClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OCRTextCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OCRTextCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OCRText.
+func (c *OCRTextClient) Update() *OCRTextUpdate {
+	mutation := newOCRTextMutation(c.config, OpUpdate)
+	return &OCRTextUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OCRTextClient) UpdateOne(_m *OCRText) *OCRTextUpdateOne {
+	mutation := newOCRTextMutation(c.config, OpUpdateOne, withOCRText(_m))
+	return &OCRTextUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OCRTextClient) UpdateOneID(id pulid.ID) *OCRTextUpdateOne {
+	mutation := newOCRTextMutation(c.config, OpUpdateOne, withOCRTextID(id))
+	return &OCRTextUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OCRText.
+func (c *OCRTextClient) Delete() *OCRTextDelete {
+	mutation := newOCRTextMutation(c.config, OpDelete)
+	return &OCRTextDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OCRTextClient) DeleteOne(_m *OCRText) *OCRTextDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OCRTextClient) DeleteOneID(id pulid.ID) *OCRTextDeleteOne {
+	builder := c.Delete().Where(ocrtext.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OCRTextDeleteOne{builder}
+}
+
+// Query returns a query builder for OCRText.
+func (c *OCRTextClient) Query() *OCRTextQuery {
+	return &OCRTextQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOCRText},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OCRText entity by its id.
+func (c *OCRTextClient) Get(ctx context.Context, id pulid.ID) (*OCRText, error) {
+	return c.Query().Where(ocrtext.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OCRTextClient) GetX(ctx context.Context, id pulid.ID) *OCRText {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryVideo queries the video edge of a OCRText.
+func (c *OCRTextClient) QueryVideo(_m *OCRText) *VideoQuery {
+	query := (&VideoClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ocrtext.Table, ocrtext.FieldID, id),
+			sqlgraph.To(video.Table, video.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, ocrtext.VideoTable, ocrtext.VideoColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OCRTextClient) Hooks() []Hook {
+	hooks := c.hooks.OCRText
+	return append(hooks[:len(hooks):len(hooks)], ocrtext.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OCRTextClient) Interceptors() []Interceptor {
+	return c.inters.OCRText
+}
+
+func (c *OCRTextClient) mutate(ctx context.Context, m *OCRTextMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OCRTextCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OCRTextUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OCRTextUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OCRTextDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OCRText mutation op: %q", m.Op())
+	}
+}
+
+// PipelineRunClient is a client for the PipelineRun schema.
+type PipelineRunClient struct {
+	config
+}
+
+// NewPipelineRunClient returns a client for the PipelineRun from the given config.
+func NewPipelineRunClient(c config) *PipelineRunClient {
+	return &PipelineRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `pipelinerun.Hooks(f(g(h())))`.
+func (c *PipelineRunClient) Use(hooks ...Hook) {
+	c.hooks.PipelineRun = append(c.hooks.PipelineRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `pipelinerun.Intercept(f(g(h())))`.
+func (c *PipelineRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PipelineRun = append(c.inters.PipelineRun, interceptors...)
+}
+
+// Create returns a builder for creating a PipelineRun entity.
+func (c *PipelineRunClient) Create() *PipelineRunCreate {
+	mutation := newPipelineRunMutation(c.config, OpCreate)
+	return &PipelineRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PipelineRun entities.
+func (c *PipelineRunClient) CreateBulk(builders ...*PipelineRunCreate) *PipelineRunCreateBulk {
+	return &PipelineRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PipelineRunClient) MapCreateBulk(slice any, setFunc func(*PipelineRunCreate, int)) *PipelineRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PipelineRunCreateBulk{err: fmt.Errorf("calling to PipelineRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PipelineRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PipelineRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PipelineRun.
+func (c *PipelineRunClient) Update() *PipelineRunUpdate {
+	mutation := newPipelineRunMutation(c.config, OpUpdate)
+	return &PipelineRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PipelineRunClient) UpdateOne(_m *PipelineRun) *PipelineRunUpdateOne {
+	mutation := newPipelineRunMutation(c.config, OpUpdateOne, withPipelineRun(_m))
+	return &PipelineRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PipelineRunClient) UpdateOneID(id pulid.ID) *PipelineRunUpdateOne {
+	mutation := newPipelineRunMutation(c.config, OpUpdateOne, withPipelineRunID(id))
+	return &PipelineRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PipelineRun.
+func (c *PipelineRunClient) Delete() *PipelineRunDelete {
+	mutation := newPipelineRunMutation(c.config, OpDelete)
+	return &PipelineRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PipelineRunClient) DeleteOne(_m *PipelineRun) *PipelineRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PipelineRunClient) DeleteOneID(id pulid.ID) *PipelineRunDeleteOne {
+	builder := c.Delete().Where(pipelinerun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PipelineRunDeleteOne{builder}
+}
+
+// Query returns a query builder for PipelineRun.
+func (c *PipelineRunClient) Query() *PipelineRunQuery {
+	return &PipelineRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePipelineRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PipelineRun entity by its id.
+func (c *PipelineRunClient) Get(ctx context.Context, id pulid.ID) (*PipelineRun, error) {
+	return c.Query().Where(pipelinerun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PipelineRunClient) GetX(ctx context.Context, id pulid.ID) *PipelineRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryVideo queries the video edge of a PipelineRun.
+func (c *PipelineRunClient) QueryVideo(_m *PipelineRun) *VideoQuery {
+	query := (&VideoClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(pipelinerun.Table, pipelinerun.FieldID, id),
+			sqlgraph.To(video.Table, video.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, pipelinerun.VideoTable, pipelinerun.VideoColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PipelineRunClient) Hooks() []Hook {
+	hooks := c.hooks.PipelineRun
+	return append(hooks[:len(hooks):len(hooks)], pipelinerun.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PipelineRunClient) Interceptors() []Interceptor {
+	return c.inters.PipelineRun
+}
+
+func (c *PipelineRunClient) mutate(ctx context.Context, m *PipelineRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PipelineRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PipelineRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PipelineRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PipelineRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PipelineRun mutation op: %q", m.Op())
 	}
 }
 
@@ -1036,6 +1670,70 @@ func (c *VideoClient) QueryCreatedBy(_m *Video) *UserQuery {
 	return query
 }
 
+// QuerySteps queries the steps edge of a Video.
+func (c *VideoClient) QuerySteps(_m *Video) *IngestStepQuery {
+	query := (&IngestStepClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, id),
+			sqlgraph.To(ingeststep.Table, ingeststep.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.StepsTable, video.StepsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRuns queries the runs edge of a Video.
+func (c *VideoClient) QueryRuns(_m *Video) *PipelineRunQuery {
+	query := (&PipelineRunClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, id),
+			sqlgraph.To(pipelinerun.Table, pipelinerun.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.RunsTable, video.RunsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryKeyframes queries the keyframes edge of a Video.
+func (c *VideoClient) QueryKeyframes(_m *Video) *KeyframeQuery {
+	query := (&KeyframeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, id),
+			sqlgraph.To(keyframe.Table, keyframe.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.KeyframesTable, video.KeyframesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOcrTexts queries the ocr_texts edge of a Video.
+func (c *VideoClient) QueryOcrTexts(_m *Video) *OCRTextQuery {
+	query := (&OCRTextClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, id),
+			sqlgraph.To(ocrtext.Table, ocrtext.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.OcrTextsTable, video.OcrTextsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *VideoClient) Hooks() []Hook {
 	hooks := c.hooks.Video
@@ -1247,10 +1945,12 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Membership, RefreshToken, User, Video, Workspace []ent.Hook
+		APIToken, IngestStep, Keyframe, Membership, OCRText, PipelineRun, RefreshToken,
+		User, Video, Workspace []ent.Hook
 	}
 	inters struct {
-		APIToken, Membership, RefreshToken, User, Video, Workspace []ent.Interceptor
+		APIToken, IngestStep, Keyframe, Membership, OCRText, PipelineRun, RefreshToken,
+		User, Video, Workspace []ent.Interceptor
 	}
 )
 

@@ -13,7 +13,11 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vindex/vindex/ent/apitoken"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
 	"github.com/vindex/vindex/ent/membership"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/refreshtoken"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
@@ -79,7 +83,11 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apitoken.Table:     apitoken.ValidColumn,
+			ingeststep.Table:   ingeststep.ValidColumn,
+			keyframe.Table:     keyframe.ValidColumn,
 			membership.Table:   membership.ValidColumn,
+			ocrtext.Table:      ocrtext.ValidColumn,
+			pipelinerun.Table:  pipelinerun.ValidColumn,
 			refreshtoken.Table: refreshtoken.ValidColumn,
 			user.Table:         user.ValidColumn,
 			video.Table:        video.ValidColumn,

@@ -4,7 +4,11 @@ package ent
 
 import (
 	"github.com/vindex/vindex/ent/apitoken"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
 	"github.com/vindex/vindex/ent/membership"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/refreshtoken"
 	"github.com/vindex/vindex/ent/user"
@@ -19,7 +23,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 6)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apitoken.Table,
@@ -46,6 +50,51 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ingeststep.Table,
+			Columns: ingeststep.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: ingeststep.FieldID,
+			},
+		},
+		Type: "IngestStep",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ingeststep.FieldWorkspaceID: {Type: field.TypeString, Column: ingeststep.FieldWorkspaceID},
+			ingeststep.FieldVideoID:     {Type: field.TypeString, Column: ingeststep.FieldVideoID},
+			ingeststep.FieldName:        {Type: field.TypeString, Column: ingeststep.FieldName},
+			ingeststep.FieldStatus:      {Type: field.TypeEnum, Column: ingeststep.FieldStatus},
+			ingeststep.FieldProgress:    {Type: field.TypeFloat64, Column: ingeststep.FieldProgress},
+			ingeststep.FieldAttempts:    {Type: field.TypeInt, Column: ingeststep.FieldAttempts},
+			ingeststep.FieldError:       {Type: field.TypeString, Column: ingeststep.FieldError},
+			ingeststep.FieldMessage:     {Type: field.TypeString, Column: ingeststep.FieldMessage},
+			ingeststep.FieldRunAttempt:  {Type: field.TypeInt, Column: ingeststep.FieldRunAttempt},
+			ingeststep.FieldStartedAt:   {Type: field.TypeTime, Column: ingeststep.FieldStartedAt},
+			ingeststep.FieldFinishedAt:  {Type: field.TypeTime, Column: ingeststep.FieldFinishedAt},
+			ingeststep.FieldUpdatedAt:   {Type: field.TypeTime, Column: ingeststep.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   keyframe.Table,
+			Columns: keyframe.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: keyframe.FieldID,
+			},
+		},
+		Type: "Keyframe",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			keyframe.FieldWorkspaceID: {Type: field.TypeString, Column: keyframe.FieldWorkspaceID},
+			keyframe.FieldVideoID:     {Type: field.TypeString, Column: keyframe.FieldVideoID},
+			keyframe.FieldOrdinal:     {Type: field.TypeInt, Column: keyframe.FieldOrdinal},
+			keyframe.FieldTimeSeconds: {Type: field.TypeFloat64, Column: keyframe.FieldTimeSeconds},
+			keyframe.FieldBlobKey:     {Type: field.TypeString, Column: keyframe.FieldBlobKey},
+			keyframe.FieldWidth:       {Type: field.TypeInt, Column: keyframe.FieldWidth},
+			keyframe.FieldHeight:      {Type: field.TypeInt, Column: keyframe.FieldHeight},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -62,7 +111,48 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:        {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ocrtext.Table,
+			Columns: ocrtext.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: ocrtext.FieldID,
+			},
+		},
+		Type: "OCRText",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ocrtext.FieldWorkspaceID:     {Type: field.TypeString, Column: ocrtext.FieldWorkspaceID},
+			ocrtext.FieldVideoID:         {Type: field.TypeString, Column: ocrtext.FieldVideoID},
+			ocrtext.FieldTimeSeconds:     {Type: field.TypeFloat64, Column: ocrtext.FieldTimeSeconds},
+			ocrtext.FieldKeyframeOrdinal: {Type: field.TypeInt, Column: ocrtext.FieldKeyframeOrdinal},
+			ocrtext.FieldText:            {Type: field.TypeString, Column: ocrtext.FieldText},
+			ocrtext.FieldWords:           {Type: field.TypeJSON, Column: ocrtext.FieldWords},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   pipelinerun.Table,
+			Columns: pipelinerun.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: pipelinerun.FieldID,
+			},
+		},
+		Type: "PipelineRun",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			pipelinerun.FieldCreatedAt:   {Type: field.TypeTime, Column: pipelinerun.FieldCreatedAt},
+			pipelinerun.FieldUpdatedAt:   {Type: field.TypeTime, Column: pipelinerun.FieldUpdatedAt},
+			pipelinerun.FieldWorkspaceID: {Type: field.TypeString, Column: pipelinerun.FieldWorkspaceID},
+			pipelinerun.FieldVideoID:     {Type: field.TypeString, Column: pipelinerun.FieldVideoID},
+			pipelinerun.FieldAttempt:     {Type: field.TypeInt, Column: pipelinerun.FieldAttempt},
+			pipelinerun.FieldRunnerID:    {Type: field.TypeString, Column: pipelinerun.FieldRunnerID},
+			pipelinerun.FieldStatus:      {Type: field.TypeEnum, Column: pipelinerun.FieldStatus},
+			pipelinerun.FieldError:       {Type: field.TypeString, Column: pipelinerun.FieldError},
+			pipelinerun.FieldFinishedAt:  {Type: field.TypeTime, Column: pipelinerun.FieldFinishedAt},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -83,7 +173,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -101,7 +191,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldPasswordHash: {Type: field.TypeString, Column: user.FieldPasswordHash},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   video.Table,
 			Columns: video.Columns,
@@ -112,19 +202,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Video",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			video.FieldCreatedAt:       {Type: field.TypeTime, Column: video.FieldCreatedAt},
-			video.FieldUpdatedAt:       {Type: field.TypeTime, Column: video.FieldUpdatedAt},
-			video.FieldWorkspaceID:     {Type: field.TypeString, Column: video.FieldWorkspaceID},
-			video.FieldTitle:           {Type: field.TypeString, Column: video.FieldTitle},
-			video.FieldStatus:          {Type: field.TypeEnum, Column: video.FieldStatus},
-			video.FieldSizeBytes:       {Type: field.TypeInt64, Column: video.FieldSizeBytes},
-			video.FieldContentType:     {Type: field.TypeString, Column: video.FieldContentType},
-			video.FieldDurationSeconds: {Type: field.TypeFloat64, Column: video.FieldDurationSeconds},
-			video.FieldStorageKey:      {Type: field.TypeString, Column: video.FieldStorageKey},
-			video.FieldCreatedByID:     {Type: field.TypeString, Column: video.FieldCreatedByID},
+			video.FieldCreatedAt:        {Type: field.TypeTime, Column: video.FieldCreatedAt},
+			video.FieldUpdatedAt:        {Type: field.TypeTime, Column: video.FieldUpdatedAt},
+			video.FieldWorkspaceID:      {Type: field.TypeString, Column: video.FieldWorkspaceID},
+			video.FieldTitle:            {Type: field.TypeString, Column: video.FieldTitle},
+			video.FieldStatus:           {Type: field.TypeEnum, Column: video.FieldStatus},
+			video.FieldError:            {Type: field.TypeString, Column: video.FieldError},
+			video.FieldFailedStep:       {Type: field.TypeString, Column: video.FieldFailedStep},
+			video.FieldIngestAttempt:    {Type: field.TypeInt, Column: video.FieldIngestAttempt},
+			video.FieldOriginalFilename: {Type: field.TypeString, Column: video.FieldOriginalFilename},
+			video.FieldWidth:            {Type: field.TypeInt, Column: video.FieldWidth},
+			video.FieldHeight:           {Type: field.TypeInt, Column: video.FieldHeight},
+			video.FieldHasAudio:         {Type: field.TypeBool, Column: video.FieldHasAudio},
+			video.FieldMediaInfo:        {Type: field.TypeJSON, Column: video.FieldMediaInfo},
+			video.FieldSizeBytes:        {Type: field.TypeInt64, Column: video.FieldSizeBytes},
+			video.FieldContentType:      {Type: field.TypeString, Column: video.FieldContentType},
+			video.FieldDurationSeconds:  {Type: field.TypeFloat64, Column: video.FieldDurationSeconds},
+			video.FieldStorageKey:       {Type: field.TypeString, Column: video.FieldStorageKey},
+			video.FieldCreatedByID:      {Type: field.TypeString, Column: video.FieldCreatedByID},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workspace.Table,
 			Columns: workspace.Columns,
@@ -166,6 +264,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"User",
 	)
 	graph.MustAddE(
+		"video",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   ingeststep.VideoTable,
+			Columns: []string{ingeststep.VideoColumn},
+			Bidi:    false,
+		},
+		"IngestStep",
+		"Video",
+	)
+	graph.MustAddE(
+		"video",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   keyframe.VideoTable,
+			Columns: []string{keyframe.VideoColumn},
+			Bidi:    false,
+		},
+		"Keyframe",
+		"Video",
+	)
+	graph.MustAddE(
 		"workspace",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -188,6 +310,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Membership",
 		"User",
+	)
+	graph.MustAddE(
+		"video",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   ocrtext.VideoTable,
+			Columns: []string{ocrtext.VideoColumn},
+			Bidi:    false,
+		},
+		"OCRText",
+		"Video",
+	)
+	graph.MustAddE(
+		"video",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   pipelinerun.VideoTable,
+			Columns: []string{pipelinerun.VideoColumn},
+			Bidi:    false,
+		},
+		"PipelineRun",
+		"Video",
 	)
 	graph.MustAddE(
 		"user",
@@ -248,6 +394,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Video",
 		"User",
+	)
+	graph.MustAddE(
+		"steps",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+		},
+		"Video",
+		"IngestStep",
+	)
+	graph.MustAddE(
+		"runs",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+		},
+		"Video",
+		"PipelineRun",
+	)
+	graph.MustAddE(
+		"keyframes",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+		},
+		"Video",
+		"Keyframe",
+	)
+	graph.MustAddE(
+		"ocr_texts",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+		},
+		"Video",
+		"OCRText",
 	)
 	graph.MustAddE(
 		"members",
@@ -418,6 +612,209 @@ func (f *APITokenFilter) WhereHasCreatedByWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *IngestStepQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the IngestStepQuery builder.
+func (_q *IngestStepQuery) Filter() *IngestStepFilter {
+	return &IngestStepFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *IngestStepMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the IngestStepMutation builder.
+func (m *IngestStepMutation) Filter() *IngestStepFilter {
+	return &IngestStepFilter{config: m.config, predicateAdder: m}
+}
+
+// IngestStepFilter provides a generic filtering capability at runtime for IngestStepQuery.
+type IngestStepFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *IngestStepFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *IngestStepFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldID))
+}
+
+// WhereWorkspaceID applies the entql string predicate on the workspace_id field.
+func (f *IngestStepFilter) WhereWorkspaceID(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldWorkspaceID))
+}
+
+// WhereVideoID applies the entql string predicate on the video_id field.
+func (f *IngestStepFilter) WhereVideoID(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldVideoID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *IngestStepFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldName))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *IngestStepFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldStatus))
+}
+
+// WhereProgress applies the entql float64 predicate on the progress field.
+func (f *IngestStepFilter) WhereProgress(p entql.Float64P) {
+	f.Where(p.Field(ingeststep.FieldProgress))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *IngestStepFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(ingeststep.FieldAttempts))
+}
+
+// WhereError applies the entql string predicate on the error field.
+func (f *IngestStepFilter) WhereError(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldError))
+}
+
+// WhereMessage applies the entql string predicate on the message field.
+func (f *IngestStepFilter) WhereMessage(p entql.StringP) {
+	f.Where(p.Field(ingeststep.FieldMessage))
+}
+
+// WhereRunAttempt applies the entql int predicate on the run_attempt field.
+func (f *IngestStepFilter) WhereRunAttempt(p entql.IntP) {
+	f.Where(p.Field(ingeststep.FieldRunAttempt))
+}
+
+// WhereStartedAt applies the entql time.Time predicate on the started_at field.
+func (f *IngestStepFilter) WhereStartedAt(p entql.TimeP) {
+	f.Where(p.Field(ingeststep.FieldStartedAt))
+}
+
+// WhereFinishedAt applies the entql time.Time predicate on the finished_at field.
+func (f *IngestStepFilter) WhereFinishedAt(p entql.TimeP) {
+	f.Where(p.Field(ingeststep.FieldFinishedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *IngestStepFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ingeststep.FieldUpdatedAt))
+}
+
+// WhereHasVideo applies a predicate to check if query has an edge video.
+func (f *IngestStepFilter) WhereHasVideo() {
+	f.Where(entql.HasEdge("video"))
+}
+
+// WhereHasVideoWith applies a predicate to check if query has an edge video with a given conditions (other predicates).
+func (f *IngestStepFilter) WhereHasVideoWith(preds ...predicate.Video) {
+	f.Where(entql.HasEdgeWith("video", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *KeyframeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the KeyframeQuery builder.
+func (_q *KeyframeQuery) Filter() *KeyframeFilter {
+	return &KeyframeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *KeyframeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the KeyframeMutation builder.
+func (m *KeyframeMutation) Filter() *KeyframeFilter {
+	return &KeyframeFilter{config: m.config, predicateAdder: m}
+}
+
+// KeyframeFilter provides a generic filtering capability at runtime for KeyframeQuery.
+type KeyframeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *KeyframeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *KeyframeFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(keyframe.FieldID))
+}
+
+// WhereWorkspaceID applies the entql string predicate on the workspace_id field.
+func (f *KeyframeFilter) WhereWorkspaceID(p entql.StringP) {
+	f.Where(p.Field(keyframe.FieldWorkspaceID))
+}
+
+// WhereVideoID applies the entql string predicate on the video_id field.
+func (f *KeyframeFilter) WhereVideoID(p entql.StringP) {
+	f.Where(p.Field(keyframe.FieldVideoID))
+}
+
+// WhereOrdinal applies the entql int predicate on the ordinal field.
+func (f *KeyframeFilter) WhereOrdinal(p entql.IntP) {
+	f.Where(p.Field(keyframe.FieldOrdinal))
+}
+
+// WhereTimeSeconds applies the entql float64 predicate on the time_seconds field.
+func (f *KeyframeFilter) WhereTimeSeconds(p entql.Float64P) {
+	f.Where(p.Field(keyframe.FieldTimeSeconds))
+}
+
+// WhereBlobKey applies the entql string predicate on the blob_key field.
+func (f *KeyframeFilter) WhereBlobKey(p entql.StringP) {
+	f.Where(p.Field(keyframe.FieldBlobKey))
+}
+
+// WhereWidth applies the entql int predicate on the width field.
+func (f *KeyframeFilter) WhereWidth(p entql.IntP) {
+	f.Where(p.Field(keyframe.FieldWidth))
+}
+
+// WhereHeight applies the entql int predicate on the height field.
+func (f *KeyframeFilter) WhereHeight(p entql.IntP) {
+	f.Where(p.Field(keyframe.FieldHeight))
+}
+
+// WhereHasVideo applies a predicate to check if query has an edge video.
+func (f *KeyframeFilter) WhereHasVideo() {
+	f.Where(entql.HasEdge("video"))
+}
+
+// WhereHasVideoWith applies a predicate to check if query has an edge video with a given conditions (other predicates).
+func (f *KeyframeFilter) WhereHasVideoWith(preds ...predicate.Video) {
+	f.Where(entql.HasEdgeWith("video", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -446,7 +843,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -511,6 +908,189 @@ func (f *MembershipFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *OCRTextQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the OCRTextQuery builder.
+func (_q *OCRTextQuery) Filter() *OCRTextFilter {
+	return &OCRTextFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *OCRTextMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the OCRTextMutation builder.
+func (m *OCRTextMutation) Filter() *OCRTextFilter {
+	return &OCRTextFilter{config: m.config, predicateAdder: m}
+}
+
+// OCRTextFilter provides a generic filtering capability at runtime for OCRTextQuery.
+type OCRTextFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *OCRTextFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *OCRTextFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(ocrtext.FieldID))
+}
+
+// WhereWorkspaceID applies the entql string predicate on the workspace_id field.
+func (f *OCRTextFilter) WhereWorkspaceID(p entql.StringP) {
+	f.Where(p.Field(ocrtext.FieldWorkspaceID))
+}
+
+// WhereVideoID applies the entql string predicate on the video_id field.
+func (f *OCRTextFilter) WhereVideoID(p entql.StringP) {
+	f.Where(p.Field(ocrtext.FieldVideoID))
+}
+
+// WhereTimeSeconds applies the entql float64 predicate on the time_seconds field.
+func (f *OCRTextFilter) WhereTimeSeconds(p entql.Float64P) {
+	f.Where(p.Field(ocrtext.FieldTimeSeconds))
+}
+
+// WhereKeyframeOrdinal applies the entql int predicate on the keyframe_ordinal field.
+func (f *OCRTextFilter) WhereKeyframeOrdinal(p entql.IntP) {
+	f.Where(p.Field(ocrtext.FieldKeyframeOrdinal))
+}
+
+// WhereText applies the entql string predicate on the text field.
+func (f *OCRTextFilter) WhereText(p entql.StringP) {
+	f.Where(p.Field(ocrtext.FieldText))
+}
+
+// WhereWords applies the entql json.RawMessage predicate on the words field.
+func (f *OCRTextFilter) WhereWords(p entql.BytesP) {
+	f.Where(p.Field(ocrtext.FieldWords))
+}
+
+// WhereHasVideo applies a predicate to check if query has an edge video.
+func (f *OCRTextFilter) WhereHasVideo() {
+	f.Where(entql.HasEdge("video"))
+}
+
+// WhereHasVideoWith applies a predicate to check if query has an edge video with a given conditions (other predicates).
+func (f *OCRTextFilter) WhereHasVideoWith(preds ...predicate.Video) {
+	f.Where(entql.HasEdgeWith("video", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *PipelineRunQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PipelineRunQuery builder.
+func (_q *PipelineRunQuery) Filter() *PipelineRunFilter {
+	return &PipelineRunFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PipelineRunMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PipelineRunMutation builder.
+func (m *PipelineRunMutation) Filter() *PipelineRunFilter {
+	return &PipelineRunFilter{config: m.config, predicateAdder: m}
+}
+
+// PipelineRunFilter provides a generic filtering capability at runtime for PipelineRunQuery.
+type PipelineRunFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PipelineRunFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *PipelineRunFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(pipelinerun.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PipelineRunFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(pipelinerun.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PipelineRunFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(pipelinerun.FieldUpdatedAt))
+}
+
+// WhereWorkspaceID applies the entql string predicate on the workspace_id field.
+func (f *PipelineRunFilter) WhereWorkspaceID(p entql.StringP) {
+	f.Where(p.Field(pipelinerun.FieldWorkspaceID))
+}
+
+// WhereVideoID applies the entql string predicate on the video_id field.
+func (f *PipelineRunFilter) WhereVideoID(p entql.StringP) {
+	f.Where(p.Field(pipelinerun.FieldVideoID))
+}
+
+// WhereAttempt applies the entql int predicate on the attempt field.
+func (f *PipelineRunFilter) WhereAttempt(p entql.IntP) {
+	f.Where(p.Field(pipelinerun.FieldAttempt))
+}
+
+// WhereRunnerID applies the entql string predicate on the runner_id field.
+func (f *PipelineRunFilter) WhereRunnerID(p entql.StringP) {
+	f.Where(p.Field(pipelinerun.FieldRunnerID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *PipelineRunFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(pipelinerun.FieldStatus))
+}
+
+// WhereError applies the entql string predicate on the error field.
+func (f *PipelineRunFilter) WhereError(p entql.StringP) {
+	f.Where(p.Field(pipelinerun.FieldError))
+}
+
+// WhereFinishedAt applies the entql time.Time predicate on the finished_at field.
+func (f *PipelineRunFilter) WhereFinishedAt(p entql.TimeP) {
+	f.Where(p.Field(pipelinerun.FieldFinishedAt))
+}
+
+// WhereHasVideo applies a predicate to check if query has an edge video.
+func (f *PipelineRunFilter) WhereHasVideo() {
+	f.Where(entql.HasEdge("video"))
+}
+
+// WhereHasVideoWith applies a predicate to check if query has an edge video with a given conditions (other predicates).
+func (f *PipelineRunFilter) WhereHasVideoWith(preds ...predicate.Video) {
+	f.Where(entql.HasEdgeWith("video", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *RefreshTokenQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -539,7 +1119,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -633,7 +1213,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -726,7 +1306,7 @@ type VideoFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VideoFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -760,6 +1340,46 @@ func (f *VideoFilter) WhereTitle(p entql.StringP) {
 // WhereStatus applies the entql string predicate on the status field.
 func (f *VideoFilter) WhereStatus(p entql.StringP) {
 	f.Where(p.Field(video.FieldStatus))
+}
+
+// WhereError applies the entql string predicate on the error field.
+func (f *VideoFilter) WhereError(p entql.StringP) {
+	f.Where(p.Field(video.FieldError))
+}
+
+// WhereFailedStep applies the entql string predicate on the failed_step field.
+func (f *VideoFilter) WhereFailedStep(p entql.StringP) {
+	f.Where(p.Field(video.FieldFailedStep))
+}
+
+// WhereIngestAttempt applies the entql int predicate on the ingest_attempt field.
+func (f *VideoFilter) WhereIngestAttempt(p entql.IntP) {
+	f.Where(p.Field(video.FieldIngestAttempt))
+}
+
+// WhereOriginalFilename applies the entql string predicate on the original_filename field.
+func (f *VideoFilter) WhereOriginalFilename(p entql.StringP) {
+	f.Where(p.Field(video.FieldOriginalFilename))
+}
+
+// WhereWidth applies the entql int predicate on the width field.
+func (f *VideoFilter) WhereWidth(p entql.IntP) {
+	f.Where(p.Field(video.FieldWidth))
+}
+
+// WhereHeight applies the entql int predicate on the height field.
+func (f *VideoFilter) WhereHeight(p entql.IntP) {
+	f.Where(p.Field(video.FieldHeight))
+}
+
+// WhereHasAudio applies the entql bool predicate on the has_audio field.
+func (f *VideoFilter) WhereHasAudio(p entql.BoolP) {
+	f.Where(p.Field(video.FieldHasAudio))
+}
+
+// WhereMediaInfo applies the entql json.RawMessage predicate on the media_info field.
+func (f *VideoFilter) WhereMediaInfo(p entql.BytesP) {
+	f.Where(p.Field(video.FieldMediaInfo))
 }
 
 // WhereSizeBytes applies the entql int64 predicate on the size_bytes field.
@@ -815,6 +1435,62 @@ func (f *VideoFilter) WhereHasCreatedByWith(preds ...predicate.User) {
 	})))
 }
 
+// WhereHasSteps applies a predicate to check if query has an edge steps.
+func (f *VideoFilter) WhereHasSteps() {
+	f.Where(entql.HasEdge("steps"))
+}
+
+// WhereHasStepsWith applies a predicate to check if query has an edge steps with a given conditions (other predicates).
+func (f *VideoFilter) WhereHasStepsWith(preds ...predicate.IngestStep) {
+	f.Where(entql.HasEdgeWith("steps", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRuns applies a predicate to check if query has an edge runs.
+func (f *VideoFilter) WhereHasRuns() {
+	f.Where(entql.HasEdge("runs"))
+}
+
+// WhereHasRunsWith applies a predicate to check if query has an edge runs with a given conditions (other predicates).
+func (f *VideoFilter) WhereHasRunsWith(preds ...predicate.PipelineRun) {
+	f.Where(entql.HasEdgeWith("runs", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasKeyframes applies a predicate to check if query has an edge keyframes.
+func (f *VideoFilter) WhereHasKeyframes() {
+	f.Where(entql.HasEdge("keyframes"))
+}
+
+// WhereHasKeyframesWith applies a predicate to check if query has an edge keyframes with a given conditions (other predicates).
+func (f *VideoFilter) WhereHasKeyframesWith(preds ...predicate.Keyframe) {
+	f.Where(entql.HasEdgeWith("keyframes", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasOcrTexts applies a predicate to check if query has an edge ocr_texts.
+func (f *VideoFilter) WhereHasOcrTexts() {
+	f.Where(entql.HasEdge("ocr_texts"))
+}
+
+// WhereHasOcrTextsWith applies a predicate to check if query has an edge ocr_texts with a given conditions (other predicates).
+func (f *VideoFilter) WhereHasOcrTextsWith(preds ...predicate.OCRText) {
+	f.Where(entql.HasEdgeWith("ocr_texts", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *WorkspaceQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -844,7 +1520,7 @@ type WorkspaceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkspaceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -487,6 +487,36 @@ func (_q *VideoQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, video.FieldStatus)
 				fieldSeen[video.FieldStatus] = struct{}{}
 			}
+		case "error":
+			if _, ok := fieldSeen[video.FieldError]; !ok {
+				selectedFields = append(selectedFields, video.FieldError)
+				fieldSeen[video.FieldError] = struct{}{}
+			}
+		case "failedStep":
+			if _, ok := fieldSeen[video.FieldFailedStep]; !ok {
+				selectedFields = append(selectedFields, video.FieldFailedStep)
+				fieldSeen[video.FieldFailedStep] = struct{}{}
+			}
+		case "originalFilename":
+			if _, ok := fieldSeen[video.FieldOriginalFilename]; !ok {
+				selectedFields = append(selectedFields, video.FieldOriginalFilename)
+				fieldSeen[video.FieldOriginalFilename] = struct{}{}
+			}
+		case "width":
+			if _, ok := fieldSeen[video.FieldWidth]; !ok {
+				selectedFields = append(selectedFields, video.FieldWidth)
+				fieldSeen[video.FieldWidth] = struct{}{}
+			}
+		case "height":
+			if _, ok := fieldSeen[video.FieldHeight]; !ok {
+				selectedFields = append(selectedFields, video.FieldHeight)
+				fieldSeen[video.FieldHeight] = struct{}{}
+			}
+		case "hasAudio":
+			if _, ok := fieldSeen[video.FieldHasAudio]; !ok {
+				selectedFields = append(selectedFields, video.FieldHasAudio)
+				fieldSeen[video.FieldHasAudio] = struct{}{}
+			}
 		case "sizeBytes":
 			if _, ok := fieldSeen[video.FieldSizeBytes]; !ok {
 				selectedFields = append(selectedFields, video.FieldSizeBytes)

@@ -12,9 +12,14 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/vindex/vindex/ent/apitoken"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
 	"github.com/vindex/vindex/ent/membership"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/refreshtoken"
+	"github.com/vindex/vindex/ent/schema/ocrbox"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/schema/role"
 	"github.com/vindex/vindex/ent/user"
@@ -32,7 +37,11 @@ const (
 
 	// Node types.
 	TypeAPIToken     = "APIToken"
+	TypeIngestStep   = "IngestStep"
+	TypeKeyframe     = "Keyframe"
 	TypeMembership   = "Membership"
+	TypeOCRText      = "OCRText"
+	TypePipelineRun  = "PipelineRun"
 	TypeRefreshToken = "RefreshToken"
 	TypeUser         = "User"
 	TypeVideo        = "Video"
@@ -1106,6 +1115,2012 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown APIToken edge %s", name)
 }
 
+// IngestStepMutation represents an operation that mutates the IngestStep nodes in the graph.
+type IngestStepMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *pulid.ID
+	workspace_id   *pulid.ID
+	name           *string
+	status         *ingeststep.Status
+	progress       *float64
+	addprogress    *float64
+	attempts       *int
+	addattempts    *int
+	error          *string
+	message        *string
+	run_attempt    *int
+	addrun_attempt *int
+	started_at     *time.Time
+	finished_at    *time.Time
+	updated_at     *time.Time
+	clearedFields  map[string]struct{}
+	video          *pulid.ID
+	clearedvideo   bool
+	done           bool
+	oldValue       func(context.Context) (*IngestStep, error)
+	predicates     []predicate.IngestStep
+}
+
+var _ ent.Mutation = (*IngestStepMutation)(nil)
+
+// ingeststepOption allows management of the mutation configuration using functional options.
+type ingeststepOption func(*IngestStepMutation)
+
+// newIngestStepMutation creates new mutation for the IngestStep entity.
+func newIngestStepMutation(c config, op Op, opts ...ingeststepOption) *IngestStepMutation {
+	m := &IngestStepMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIngestStep,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIngestStepID sets the ID field of the mutation.
+func withIngestStepID(id pulid.ID) ingeststepOption {
+	return func(m *IngestStepMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *IngestStep
+		)
+		m.oldValue = func(ctx context.Context) (*IngestStep, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().IngestStep.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIngestStep sets the old IngestStep of the mutation.
+func withIngestStep(node *IngestStep) ingeststepOption {
+	return func(m *IngestStepMutation) {
+		m.oldValue = func(context.Context) (*IngestStep, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IngestStepMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IngestStepMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of IngestStep entities.
+func (m *IngestStepMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IngestStepMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IngestStepMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().IngestStep.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *IngestStepMutation) SetWorkspaceID(pu pulid.ID) {
+	m.workspace_id = &pu
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *IngestStepMutation) WorkspaceID() (r pulid.ID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldWorkspaceID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *IngestStepMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetVideoID sets the "video_id" field.
+func (m *IngestStepMutation) SetVideoID(pu pulid.ID) {
+	m.video = &pu
+}
+
+// VideoID returns the value of the "video_id" field in the mutation.
+func (m *IngestStepMutation) VideoID() (r pulid.ID, exists bool) {
+	v := m.video
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVideoID returns the old "video_id" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldVideoID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVideoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVideoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVideoID: %w", err)
+	}
+	return oldValue.VideoID, nil
+}
+
+// ResetVideoID resets all changes to the "video_id" field.
+func (m *IngestStepMutation) ResetVideoID() {
+	m.video = nil
+}
+
+// SetName sets the "name" field.
+func (m *IngestStepMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *IngestStepMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *IngestStepMutation) ResetName() {
+	m.name = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *IngestStepMutation) SetStatus(i ingeststep.Status) {
+	m.status = &i
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *IngestStepMutation) Status() (r ingeststep.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldStatus(ctx context.Context) (v ingeststep.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *IngestStepMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetProgress sets the "progress" field.
+func (m *IngestStepMutation) SetProgress(f float64) {
+	m.progress = &f
+	m.addprogress = nil
+}
+
+// Progress returns the value of the "progress" field in the mutation.
+func (m *IngestStepMutation) Progress() (r float64, exists bool) {
+	v := m.progress
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgress returns the old "progress" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldProgress(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgress: %w", err)
+	}
+	return oldValue.Progress, nil
+}
+
+// AddProgress adds f to the "progress" field.
+func (m *IngestStepMutation) AddProgress(f float64) {
+	if m.addprogress != nil {
+		*m.addprogress += f
+	} else {
+		m.addprogress = &f
+	}
+}
+
+// AddedProgress returns the value that was added to the "progress" field in this mutation.
+func (m *IngestStepMutation) AddedProgress() (r float64, exists bool) {
+	v := m.addprogress
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProgress resets all changes to the "progress" field.
+func (m *IngestStepMutation) ResetProgress() {
+	m.progress = nil
+	m.addprogress = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *IngestStepMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *IngestStepMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *IngestStepMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *IngestStepMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *IngestStepMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetError sets the "error" field.
+func (m *IngestStepMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *IngestStepMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *IngestStepMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[ingeststep.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *IngestStepMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[ingeststep.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *IngestStepMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, ingeststep.FieldError)
+}
+
+// SetMessage sets the "message" field.
+func (m *IngestStepMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *IngestStepMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ClearMessage clears the value of the "message" field.
+func (m *IngestStepMutation) ClearMessage() {
+	m.message = nil
+	m.clearedFields[ingeststep.FieldMessage] = struct{}{}
+}
+
+// MessageCleared returns if the "message" field was cleared in this mutation.
+func (m *IngestStepMutation) MessageCleared() bool {
+	_, ok := m.clearedFields[ingeststep.FieldMessage]
+	return ok
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *IngestStepMutation) ResetMessage() {
+	m.message = nil
+	delete(m.clearedFields, ingeststep.FieldMessage)
+}
+
+// SetRunAttempt sets the "run_attempt" field.
+func (m *IngestStepMutation) SetRunAttempt(i int) {
+	m.run_attempt = &i
+	m.addrun_attempt = nil
+}
+
+// RunAttempt returns the value of the "run_attempt" field in the mutation.
+func (m *IngestStepMutation) RunAttempt() (r int, exists bool) {
+	v := m.run_attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunAttempt returns the old "run_attempt" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldRunAttempt(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunAttempt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunAttempt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunAttempt: %w", err)
+	}
+	return oldValue.RunAttempt, nil
+}
+
+// AddRunAttempt adds i to the "run_attempt" field.
+func (m *IngestStepMutation) AddRunAttempt(i int) {
+	if m.addrun_attempt != nil {
+		*m.addrun_attempt += i
+	} else {
+		m.addrun_attempt = &i
+	}
+}
+
+// AddedRunAttempt returns the value that was added to the "run_attempt" field in this mutation.
+func (m *IngestStepMutation) AddedRunAttempt() (r int, exists bool) {
+	v := m.addrun_attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRunAttempt resets all changes to the "run_attempt" field.
+func (m *IngestStepMutation) ResetRunAttempt() {
+	m.run_attempt = nil
+	m.addrun_attempt = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *IngestStepMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *IngestStepMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *IngestStepMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[ingeststep.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *IngestStepMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[ingeststep.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *IngestStepMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, ingeststep.FieldStartedAt)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *IngestStepMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *IngestStepMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *IngestStepMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[ingeststep.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *IngestStepMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[ingeststep.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *IngestStepMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, ingeststep.FieldFinishedAt)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *IngestStepMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *IngestStepMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the IngestStep entity.
+// If the IngestStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IngestStepMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *IngestStepMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearVideo clears the "video" edge to the Video entity.
+func (m *IngestStepMutation) ClearVideo() {
+	m.clearedvideo = true
+	m.clearedFields[ingeststep.FieldVideoID] = struct{}{}
+}
+
+// VideoCleared reports if the "video" edge to the Video entity was cleared.
+func (m *IngestStepMutation) VideoCleared() bool {
+	return m.clearedvideo
+}
+
+// VideoIDs returns the "video" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// VideoID instead. It exists only for internal usage by the builders.
+func (m *IngestStepMutation) VideoIDs() (ids []pulid.ID) {
+	if id := m.video; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetVideo resets all changes to the "video" edge.
+func (m *IngestStepMutation) ResetVideo() {
+	m.video = nil
+	m.clearedvideo = false
+}
+
+// Where appends a list predicates to the IngestStepMutation builder.
+func (m *IngestStepMutation) Where(ps ...predicate.IngestStep) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IngestStepMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IngestStepMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.IngestStep, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IngestStepMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IngestStepMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (IngestStep).
+func (m *IngestStepMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IngestStepMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.workspace_id != nil {
+		fields = append(fields, ingeststep.FieldWorkspaceID)
+	}
+	if m.video != nil {
+		fields = append(fields, ingeststep.FieldVideoID)
+	}
+	if m.name != nil {
+		fields = append(fields, ingeststep.FieldName)
+	}
+	if m.status != nil {
+		fields = append(fields, ingeststep.FieldStatus)
+	}
+	if m.progress != nil {
+		fields = append(fields, ingeststep.FieldProgress)
+	}
+	if m.attempts != nil {
+		fields = append(fields, ingeststep.FieldAttempts)
+	}
+	if m.error != nil {
+		fields = append(fields, ingeststep.FieldError)
+	}
+	if m.message != nil {
+		fields = append(fields, ingeststep.FieldMessage)
+	}
+	if m.run_attempt != nil {
+		fields = append(fields, ingeststep.FieldRunAttempt)
+	}
+	if m.started_at != nil {
+		fields = append(fields, ingeststep.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, ingeststep.FieldFinishedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, ingeststep.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IngestStepMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ingeststep.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case ingeststep.FieldVideoID:
+		return m.VideoID()
+	case ingeststep.FieldName:
+		return m.Name()
+	case ingeststep.FieldStatus:
+		return m.Status()
+	case ingeststep.FieldProgress:
+		return m.Progress()
+	case ingeststep.FieldAttempts:
+		return m.Attempts()
+	case ingeststep.FieldError:
+		return m.Error()
+	case ingeststep.FieldMessage:
+		return m.Message()
+	case ingeststep.FieldRunAttempt:
+		return m.RunAttempt()
+	case ingeststep.FieldStartedAt:
+		return m.StartedAt()
+	case ingeststep.FieldFinishedAt:
+		return m.FinishedAt()
+	case ingeststep.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IngestStepMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ingeststep.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case ingeststep.FieldVideoID:
+		return m.OldVideoID(ctx)
+	case ingeststep.FieldName:
+		return m.OldName(ctx)
+	case ingeststep.FieldStatus:
+		return m.OldStatus(ctx)
+	case ingeststep.FieldProgress:
+		return m.OldProgress(ctx)
+	case ingeststep.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case ingeststep.FieldError:
+		return m.OldError(ctx)
+	case ingeststep.FieldMessage:
+		return m.OldMessage(ctx)
+	case ingeststep.FieldRunAttempt:
+		return m.OldRunAttempt(ctx)
+	case ingeststep.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case ingeststep.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	case ingeststep.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown IngestStep field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IngestStepMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ingeststep.FieldWorkspaceID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case ingeststep.FieldVideoID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVideoID(v)
+		return nil
+	case ingeststep.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case ingeststep.FieldStatus:
+		v, ok := value.(ingeststep.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case ingeststep.FieldProgress:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgress(v)
+		return nil
+	case ingeststep.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case ingeststep.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case ingeststep.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case ingeststep.FieldRunAttempt:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunAttempt(v)
+		return nil
+	case ingeststep.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case ingeststep.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	case ingeststep.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IngestStep field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IngestStepMutation) AddedFields() []string {
+	var fields []string
+	if m.addprogress != nil {
+		fields = append(fields, ingeststep.FieldProgress)
+	}
+	if m.addattempts != nil {
+		fields = append(fields, ingeststep.FieldAttempts)
+	}
+	if m.addrun_attempt != nil {
+		fields = append(fields, ingeststep.FieldRunAttempt)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IngestStepMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case ingeststep.FieldProgress:
+		return m.AddedProgress()
+	case ingeststep.FieldAttempts:
+		return m.AddedAttempts()
+	case ingeststep.FieldRunAttempt:
+		return m.AddedRunAttempt()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IngestStepMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case ingeststep.FieldProgress:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProgress(v)
+		return nil
+	case ingeststep.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	case ingeststep.FieldRunAttempt:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunAttempt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IngestStep numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IngestStepMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(ingeststep.FieldError) {
+		fields = append(fields, ingeststep.FieldError)
+	}
+	if m.FieldCleared(ingeststep.FieldMessage) {
+		fields = append(fields, ingeststep.FieldMessage)
+	}
+	if m.FieldCleared(ingeststep.FieldStartedAt) {
+		fields = append(fields, ingeststep.FieldStartedAt)
+	}
+	if m.FieldCleared(ingeststep.FieldFinishedAt) {
+		fields = append(fields, ingeststep.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IngestStepMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IngestStepMutation) ClearField(name string) error {
+	switch name {
+	case ingeststep.FieldError:
+		m.ClearError()
+		return nil
+	case ingeststep.FieldMessage:
+		m.ClearMessage()
+		return nil
+	case ingeststep.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case ingeststep.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown IngestStep nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IngestStepMutation) ResetField(name string) error {
+	switch name {
+	case ingeststep.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case ingeststep.FieldVideoID:
+		m.ResetVideoID()
+		return nil
+	case ingeststep.FieldName:
+		m.ResetName()
+		return nil
+	case ingeststep.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case ingeststep.FieldProgress:
+		m.ResetProgress()
+		return nil
+	case ingeststep.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case ingeststep.FieldError:
+		m.ResetError()
+		return nil
+	case ingeststep.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case ingeststep.FieldRunAttempt:
+		m.ResetRunAttempt()
+		return nil
+	case ingeststep.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case ingeststep.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	case ingeststep.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown IngestStep field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IngestStepMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.video != nil {
+		edges = append(edges, ingeststep.EdgeVideo)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IngestStepMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case ingeststep.EdgeVideo:
+		if id := m.video; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IngestStepMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IngestStepMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IngestStepMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedvideo {
+		edges = append(edges, ingeststep.EdgeVideo)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IngestStepMutation) EdgeCleared(name string) bool {
+	switch name {
+	case ingeststep.EdgeVideo:
+		return m.clearedvideo
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IngestStepMutation) ClearEdge(name string) error {
+	switch name {
+	case ingeststep.EdgeVideo:
+		m.ClearVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown IngestStep unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IngestStepMutation) ResetEdge(name string) error {
+	switch name {
+	case ingeststep.EdgeVideo:
+		m.ResetVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown IngestStep edge %s", name)
+}
+
+// KeyframeMutation represents an operation that mutates the Keyframe nodes in the graph.
+type KeyframeMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	workspace_id    *pulid.ID
+	ordinal         *int
+	addordinal      *int
+	time_seconds    *float64
+	addtime_seconds *float64
+	blob_key        *string
+	width           *int
+	addwidth        *int
+	height          *int
+	addheight       *int
+	clearedFields   map[string]struct{}
+	video           *pulid.ID
+	clearedvideo    bool
+	done            bool
+	oldValue        func(context.Context) (*Keyframe, error)
+	predicates      []predicate.Keyframe
+}
+
+var _ ent.Mutation = (*KeyframeMutation)(nil)
+
+// keyframeOption allows management of the mutation configuration using functional options.
+type keyframeOption func(*KeyframeMutation)
+
+// newKeyframeMutation creates new mutation for the Keyframe entity.
+func newKeyframeMutation(c config, op Op, opts ...keyframeOption) *KeyframeMutation {
+	m := &KeyframeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeKeyframe,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withKeyframeID sets the ID field of the mutation.
+func withKeyframeID(id pulid.ID) keyframeOption {
+	return func(m *KeyframeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Keyframe
+		)
+		m.oldValue = func(ctx context.Context) (*Keyframe, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Keyframe.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withKeyframe sets the old Keyframe of the mutation.
+func withKeyframe(node *Keyframe) keyframeOption {
+	return func(m *KeyframeMutation) {
+		m.oldValue = func(context.Context) (*Keyframe, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m KeyframeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m KeyframeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Keyframe entities.
+func (m *KeyframeMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *KeyframeMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *KeyframeMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Keyframe.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *KeyframeMutation) SetWorkspaceID(pu pulid.ID) {
+	m.workspace_id = &pu
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *KeyframeMutation) WorkspaceID() (r pulid.ID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldWorkspaceID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *KeyframeMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetVideoID sets the "video_id" field.
+func (m *KeyframeMutation) SetVideoID(pu pulid.ID) {
+	m.video = &pu
+}
+
+// VideoID returns the value of the "video_id" field in the mutation.
+func (m *KeyframeMutation) VideoID() (r pulid.ID, exists bool) {
+	v := m.video
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVideoID returns the old "video_id" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldVideoID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVideoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVideoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVideoID: %w", err)
+	}
+	return oldValue.VideoID, nil
+}
+
+// ResetVideoID resets all changes to the "video_id" field.
+func (m *KeyframeMutation) ResetVideoID() {
+	m.video = nil
+}
+
+// SetOrdinal sets the "ordinal" field.
+func (m *KeyframeMutation) SetOrdinal(i int) {
+	m.ordinal = &i
+	m.addordinal = nil
+}
+
+// Ordinal returns the value of the "ordinal" field in the mutation.
+func (m *KeyframeMutation) Ordinal() (r int, exists bool) {
+	v := m.ordinal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrdinal returns the old "ordinal" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldOrdinal(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrdinal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrdinal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrdinal: %w", err)
+	}
+	return oldValue.Ordinal, nil
+}
+
+// AddOrdinal adds i to the "ordinal" field.
+func (m *KeyframeMutation) AddOrdinal(i int) {
+	if m.addordinal != nil {
+		*m.addordinal += i
+	} else {
+		m.addordinal = &i
+	}
+}
+
+// AddedOrdinal returns the value that was added to the "ordinal" field in this mutation.
+func (m *KeyframeMutation) AddedOrdinal() (r int, exists bool) {
+	v := m.addordinal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrdinal resets all changes to the "ordinal" field.
+func (m *KeyframeMutation) ResetOrdinal() {
+	m.ordinal = nil
+	m.addordinal = nil
+}
+
+// SetTimeSeconds sets the "time_seconds" field.
+func (m *KeyframeMutation) SetTimeSeconds(f float64) {
+	m.time_seconds = &f
+	m.addtime_seconds = nil
+}
+
+// TimeSeconds returns the value of the "time_seconds" field in the mutation.
+func (m *KeyframeMutation) TimeSeconds() (r float64, exists bool) {
+	v := m.time_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeSeconds returns the old "time_seconds" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldTimeSeconds(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeSeconds: %w", err)
+	}
+	return oldValue.TimeSeconds, nil
+}
+
+// AddTimeSeconds adds f to the "time_seconds" field.
+func (m *KeyframeMutation) AddTimeSeconds(f float64) {
+	if m.addtime_seconds != nil {
+		*m.addtime_seconds += f
+	} else {
+		m.addtime_seconds = &f
+	}
+}
+
+// AddedTimeSeconds returns the value that was added to the "time_seconds" field in this mutation.
+func (m *KeyframeMutation) AddedTimeSeconds() (r float64, exists bool) {
+	v := m.addtime_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTimeSeconds resets all changes to the "time_seconds" field.
+func (m *KeyframeMutation) ResetTimeSeconds() {
+	m.time_seconds = nil
+	m.addtime_seconds = nil
+}
+
+// SetBlobKey sets the "blob_key" field.
+func (m *KeyframeMutation) SetBlobKey(s string) {
+	m.blob_key = &s
+}
+
+// BlobKey returns the value of the "blob_key" field in the mutation.
+func (m *KeyframeMutation) BlobKey() (r string, exists bool) {
+	v := m.blob_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBlobKey returns the old "blob_key" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldBlobKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBlobKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBlobKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBlobKey: %w", err)
+	}
+	return oldValue.BlobKey, nil
+}
+
+// ResetBlobKey resets all changes to the "blob_key" field.
+func (m *KeyframeMutation) ResetBlobKey() {
+	m.blob_key = nil
+}
+
+// SetWidth sets the "width" field.
+func (m *KeyframeMutation) SetWidth(i int) {
+	m.width = &i
+	m.addwidth = nil
+}
+
+// Width returns the value of the "width" field in the mutation.
+func (m *KeyframeMutation) Width() (r int, exists bool) {
+	v := m.width
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWidth returns the old "width" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldWidth(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWidth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWidth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWidth: %w", err)
+	}
+	return oldValue.Width, nil
+}
+
+// AddWidth adds i to the "width" field.
+func (m *KeyframeMutation) AddWidth(i int) {
+	if m.addwidth != nil {
+		*m.addwidth += i
+	} else {
+		m.addwidth = &i
+	}
+}
+
+// AddedWidth returns the value that was added to the "width" field in this mutation.
+func (m *KeyframeMutation) AddedWidth() (r int, exists bool) {
+	v := m.addwidth
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWidth resets all changes to the "width" field.
+func (m *KeyframeMutation) ResetWidth() {
+	m.width = nil
+	m.addwidth = nil
+}
+
+// SetHeight sets the "height" field.
+func (m *KeyframeMutation) SetHeight(i int) {
+	m.height = &i
+	m.addheight = nil
+}
+
+// Height returns the value of the "height" field in the mutation.
+func (m *KeyframeMutation) Height() (r int, exists bool) {
+	v := m.height
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeight returns the old "height" field's value of the Keyframe entity.
+// If the Keyframe object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KeyframeMutation) OldHeight(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeight is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeight requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeight: %w", err)
+	}
+	return oldValue.Height, nil
+}
+
+// AddHeight adds i to the "height" field.
+func (m *KeyframeMutation) AddHeight(i int) {
+	if m.addheight != nil {
+		*m.addheight += i
+	} else {
+		m.addheight = &i
+	}
+}
+
+// AddedHeight returns the value that was added to the "height" field in this mutation.
+func (m *KeyframeMutation) AddedHeight() (r int, exists bool) {
+	v := m.addheight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHeight resets all changes to the "height" field.
+func (m *KeyframeMutation) ResetHeight() {
+	m.height = nil
+	m.addheight = nil
+}
+
+// ClearVideo clears the "video" edge to the Video entity.
+func (m *KeyframeMutation) ClearVideo() {
+	m.clearedvideo = true
+	m.clearedFields[keyframe.FieldVideoID] = struct{}{}
+}
+
+// VideoCleared reports if the "video" edge to the Video entity was cleared.
+func (m *KeyframeMutation) VideoCleared() bool {
+	return m.clearedvideo
+}
+
+// VideoIDs returns the "video" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// VideoID instead. It exists only for internal usage by the builders.
+func (m *KeyframeMutation) VideoIDs() (ids []pulid.ID) {
+	if id := m.video; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetVideo resets all changes to the "video" edge.
+func (m *KeyframeMutation) ResetVideo() {
+	m.video = nil
+	m.clearedvideo = false
+}
+
+// Where appends a list predicates to the KeyframeMutation builder.
+func (m *KeyframeMutation) Where(ps ...predicate.Keyframe) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the KeyframeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *KeyframeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Keyframe, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *KeyframeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *KeyframeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Keyframe).
+func (m *KeyframeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *KeyframeMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.workspace_id != nil {
+		fields = append(fields, keyframe.FieldWorkspaceID)
+	}
+	if m.video != nil {
+		fields = append(fields, keyframe.FieldVideoID)
+	}
+	if m.ordinal != nil {
+		fields = append(fields, keyframe.FieldOrdinal)
+	}
+	if m.time_seconds != nil {
+		fields = append(fields, keyframe.FieldTimeSeconds)
+	}
+	if m.blob_key != nil {
+		fields = append(fields, keyframe.FieldBlobKey)
+	}
+	if m.width != nil {
+		fields = append(fields, keyframe.FieldWidth)
+	}
+	if m.height != nil {
+		fields = append(fields, keyframe.FieldHeight)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *KeyframeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case keyframe.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case keyframe.FieldVideoID:
+		return m.VideoID()
+	case keyframe.FieldOrdinal:
+		return m.Ordinal()
+	case keyframe.FieldTimeSeconds:
+		return m.TimeSeconds()
+	case keyframe.FieldBlobKey:
+		return m.BlobKey()
+	case keyframe.FieldWidth:
+		return m.Width()
+	case keyframe.FieldHeight:
+		return m.Height()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *KeyframeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case keyframe.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case keyframe.FieldVideoID:
+		return m.OldVideoID(ctx)
+	case keyframe.FieldOrdinal:
+		return m.OldOrdinal(ctx)
+	case keyframe.FieldTimeSeconds:
+		return m.OldTimeSeconds(ctx)
+	case keyframe.FieldBlobKey:
+		return m.OldBlobKey(ctx)
+	case keyframe.FieldWidth:
+		return m.OldWidth(ctx)
+	case keyframe.FieldHeight:
+		return m.OldHeight(ctx)
+	}
+	return nil, fmt.Errorf("unknown Keyframe field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KeyframeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case keyframe.FieldWorkspaceID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case keyframe.FieldVideoID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVideoID(v)
+		return nil
+	case keyframe.FieldOrdinal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrdinal(v)
+		return nil
+	case keyframe.FieldTimeSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeSeconds(v)
+		return nil
+	case keyframe.FieldBlobKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBlobKey(v)
+		return nil
+	case keyframe.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWidth(v)
+		return nil
+	case keyframe.FieldHeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeight(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Keyframe field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *KeyframeMutation) AddedFields() []string {
+	var fields []string
+	if m.addordinal != nil {
+		fields = append(fields, keyframe.FieldOrdinal)
+	}
+	if m.addtime_seconds != nil {
+		fields = append(fields, keyframe.FieldTimeSeconds)
+	}
+	if m.addwidth != nil {
+		fields = append(fields, keyframe.FieldWidth)
+	}
+	if m.addheight != nil {
+		fields = append(fields, keyframe.FieldHeight)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *KeyframeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case keyframe.FieldOrdinal:
+		return m.AddedOrdinal()
+	case keyframe.FieldTimeSeconds:
+		return m.AddedTimeSeconds()
+	case keyframe.FieldWidth:
+		return m.AddedWidth()
+	case keyframe.FieldHeight:
+		return m.AddedHeight()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KeyframeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case keyframe.FieldOrdinal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrdinal(v)
+		return nil
+	case keyframe.FieldTimeSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTimeSeconds(v)
+		return nil
+	case keyframe.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWidth(v)
+		return nil
+	case keyframe.FieldHeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeight(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Keyframe numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *KeyframeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *KeyframeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *KeyframeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Keyframe nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *KeyframeMutation) ResetField(name string) error {
+	switch name {
+	case keyframe.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case keyframe.FieldVideoID:
+		m.ResetVideoID()
+		return nil
+	case keyframe.FieldOrdinal:
+		m.ResetOrdinal()
+		return nil
+	case keyframe.FieldTimeSeconds:
+		m.ResetTimeSeconds()
+		return nil
+	case keyframe.FieldBlobKey:
+		m.ResetBlobKey()
+		return nil
+	case keyframe.FieldWidth:
+		m.ResetWidth()
+		return nil
+	case keyframe.FieldHeight:
+		m.ResetHeight()
+		return nil
+	}
+	return fmt.Errorf("unknown Keyframe field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *KeyframeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.video != nil {
+		edges = append(edges, keyframe.EdgeVideo)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *KeyframeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case keyframe.EdgeVideo:
+		if id := m.video; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *KeyframeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *KeyframeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *KeyframeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedvideo {
+		edges = append(edges, keyframe.EdgeVideo)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *KeyframeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case keyframe.EdgeVideo:
+		return m.clearedvideo
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *KeyframeMutation) ClearEdge(name string) error {
+	switch name {
+	case keyframe.EdgeVideo:
+		m.ClearVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown Keyframe unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *KeyframeMutation) ResetEdge(name string) error {
+	switch name {
+	case keyframe.EdgeVideo:
+		m.ResetVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown Keyframe edge %s", name)
+}
+
 // MembershipMutation represents an operation that mutates the Membership nodes in the graph.
 type MembershipMutation struct {
 	config
@@ -1752,6 +3767,1665 @@ func (m *MembershipMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Membership edge %s", name)
+}
+
+// OCRTextMutation represents an operation that mutates the OCRText nodes in the graph.
+type OCRTextMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *pulid.ID
+	workspace_id        *pulid.ID
+	time_seconds        *float64
+	addtime_seconds     *float64
+	keyframe_ordinal    *int
+	addkeyframe_ordinal *int
+	text                *string
+	words               *[]ocrbox.Word
+	appendwords         []ocrbox.Word
+	clearedFields       map[string]struct{}
+	video               *pulid.ID
+	clearedvideo        bool
+	done                bool
+	oldValue            func(context.Context) (*OCRText, error)
+	predicates          []predicate.OCRText
+}
+
+var _ ent.Mutation = (*OCRTextMutation)(nil)
+
+// ocrtextOption allows management of the mutation configuration using functional options.
+type ocrtextOption func(*OCRTextMutation)
+
+// newOCRTextMutation creates new mutation for the OCRText entity.
+func newOCRTextMutation(c config, op Op, opts ...ocrtextOption) *OCRTextMutation {
+	m := &OCRTextMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOCRText,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOCRTextID sets the ID field of the mutation.
+func withOCRTextID(id pulid.ID) ocrtextOption {
+	return func(m *OCRTextMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *OCRText
+		)
+		m.oldValue = func(ctx context.Context) (*OCRText, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().OCRText.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOCRText sets the old OCRText of the mutation.
+func withOCRText(node *OCRText) ocrtextOption {
+	return func(m *OCRTextMutation) {
+		m.oldValue = func(context.Context) (*OCRText, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OCRTextMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OCRTextMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of OCRText entities.
+func (m *OCRTextMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OCRTextMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OCRTextMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().OCRText.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *OCRTextMutation) SetWorkspaceID(pu pulid.ID) {
+	m.workspace_id = &pu
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *OCRTextMutation) WorkspaceID() (r pulid.ID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the OCRText entity.
+// If the OCRText object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OCRTextMutation) OldWorkspaceID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *OCRTextMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetVideoID sets the "video_id" field.
+func (m *OCRTextMutation) SetVideoID(pu pulid.ID) {
+	m.video = &pu
+}
+
+// VideoID returns the value of the "video_id" field in the mutation.
+func (m *OCRTextMutation) VideoID() (r pulid.ID, exists bool) {
+	v := m.video
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVideoID returns the old "video_id" field's value of the OCRText entity.
+// If the OCRText object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OCRTextMutation) OldVideoID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVideoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVideoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVideoID: %w", err)
+	}
+	return oldValue.VideoID, nil
+}
+
+// ResetVideoID resets all changes to the "video_id" field.
+func (m *OCRTextMutation) ResetVideoID() {
+	m.video = nil
+}
+
+// SetTimeSeconds sets the "time_seconds" field.
+func (m *OCRTextMutation) SetTimeSeconds(f float64) {
+	m.time_seconds = &f
+	m.addtime_seconds = nil
+}
+
+// TimeSeconds returns the value of the "time_seconds" field in the mutation.
+func (m *OCRTextMutation) TimeSeconds() (r float64, exists bool) {
+	v := m.time_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeSeconds returns the old "time_seconds" field's value of the OCRText entity.
+// If the OCRText object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OCRTextMutation) OldTimeSeconds(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeSeconds: %w", err)
+	}
+	return oldValue.TimeSeconds, nil
+}
+
+// AddTimeSeconds adds f to the "time_seconds" field.
+func (m *OCRTextMutation) AddTimeSeconds(f float64) {
+	if m.addtime_seconds != nil {
+		*m.addtime_seconds += f
+	} else {
+		m.addtime_seconds = &f
+	}
+}
+
+// AddedTimeSeconds returns the value that was added to the "time_seconds" field in this mutation.
+func (m *OCRTextMutation) AddedTimeSeconds() (r float64, exists bool) {
+	v := m.addtime_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTimeSeconds resets all changes to the "time_seconds" field.
+func (m *OCRTextMutation) ResetTimeSeconds() {
+	m.time_seconds = nil
+	m.addtime_seconds = nil
+}
+
+// SetKeyframeOrdinal sets the "keyframe_ordinal" field.
+func (m *OCRTextMutation) SetKeyframeOrdinal(i int) {
+	m.keyframe_ordinal = &i
+	m.addkeyframe_ordinal = nil
+}
+
+// KeyframeOrdinal returns the value of the "keyframe_ordinal" field in the mutation.
+func (m *OCRTextMutation) KeyframeOrdinal() (r int, exists bool) {
+	v := m.keyframe_ordinal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyframeOrdinal returns the old "keyframe_ordinal" field's value of the OCRText entity.
+// If the OCRText object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OCRTextMutation) OldKeyframeOrdinal(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyframeOrdinal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyframeOrdinal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyframeOrdinal: %w", err)
+	}
+	return oldValue.KeyframeOrdinal, nil
+}
+
+// AddKeyframeOrdinal adds i to the "keyframe_ordinal" field.
+func (m *OCRTextMutation) AddKeyframeOrdinal(i int) {
+	if m.addkeyframe_ordinal != nil {
+		*m.addkeyframe_ordinal += i
+	} else {
+		m.addkeyframe_ordinal = &i
+	}
+}
+
+// AddedKeyframeOrdinal returns the value that was added to the "keyframe_ordinal" field in this mutation.
+func (m *OCRTextMutation) AddedKeyframeOrdinal() (r int, exists bool) {
+	v := m.addkeyframe_ordinal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetKeyframeOrdinal resets all changes to the "keyframe_ordinal" field.
+func (m *OCRTextMutation) ResetKeyframeOrdinal() {
+	m.keyframe_ordinal = nil
+	m.addkeyframe_ordinal = nil
+}
+
+// SetText sets the "text" field.
+func (m *OCRTextMutation) SetText(s string) {
+	m.text = &s
+}
+
+// Text returns the value of the "text" field in the mutation.
+func (m *OCRTextMutation) Text() (r string, exists bool) {
+	v := m.text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldText returns the old "text" field's value of the OCRText entity.
+// If the OCRText object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OCRTextMutation) OldText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldText: %w", err)
+	}
+	return oldValue.Text, nil
+}
+
+// ResetText resets all changes to the "text" field.
+func (m *OCRTextMutation) ResetText() {
+	m.text = nil
+}
+
+// SetWords sets the "words" field.
+func (m *OCRTextMutation) SetWords(o []ocrbox.Word) {
+	m.words = &o
+	m.appendwords = nil
+}
+
+// Words returns the value of the "words" field in the mutation.
+func (m *OCRTextMutation) Words() (r []ocrbox.Word, exists bool) {
+	v := m.words
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWords returns the old "words" field's value of the OCRText entity.
+// If the OCRText object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OCRTextMutation) OldWords(ctx context.Context) (v []ocrbox.Word, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWords is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWords requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWords: %w", err)
+	}
+	return oldValue.Words, nil
+}
+
+// AppendWords adds o to the "words" field.
+func (m *OCRTextMutation) AppendWords(o []ocrbox.Word) {
+	m.appendwords = append(m.appendwords, o...)
+}
+
+// AppendedWords returns the list of values that were appended to the "words" field in this mutation.
+func (m *OCRTextMutation) AppendedWords() ([]ocrbox.Word, bool) {
+	if len(m.appendwords) == 0 {
+		return nil, false
+	}
+	return m.appendwords, true
+}
+
+// ClearWords clears the value of the "words" field.
+func (m *OCRTextMutation) ClearWords() {
+	m.words = nil
+	m.appendwords = nil
+	m.clearedFields[ocrtext.FieldWords] = struct{}{}
+}
+
+// WordsCleared returns if the "words" field was cleared in this mutation.
+func (m *OCRTextMutation) WordsCleared() bool {
+	_, ok := m.clearedFields[ocrtext.FieldWords]
+	return ok
+}
+
+// ResetWords resets all changes to the "words" field.
+func (m *OCRTextMutation) ResetWords() {
+	m.words = nil
+	m.appendwords = nil
+	delete(m.clearedFields, ocrtext.FieldWords)
+}
+
+// ClearVideo clears the "video" edge to the Video entity.
+func (m *OCRTextMutation) ClearVideo() {
+	m.clearedvideo = true
+	m.clearedFields[ocrtext.FieldVideoID] = struct{}{}
+}
+
+// VideoCleared reports if the "video" edge to the Video entity was cleared.
+func (m *OCRTextMutation) VideoCleared() bool {
+	return m.clearedvideo
+}
+
+// VideoIDs returns the "video" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// VideoID instead. It exists only for internal usage by the builders.
+func (m *OCRTextMutation) VideoIDs() (ids []pulid.ID) {
+	if id := m.video; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetVideo resets all changes to the "video" edge.
+func (m *OCRTextMutation) ResetVideo() {
+	m.video = nil
+	m.clearedvideo = false
+}
+
+// Where appends a list predicates to the OCRTextMutation builder.
+func (m *OCRTextMutation) Where(ps ...predicate.OCRText) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OCRTextMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OCRTextMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.OCRText, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OCRTextMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OCRTextMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (OCRText).
+func (m *OCRTextMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OCRTextMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.workspace_id != nil {
+		fields = append(fields, ocrtext.FieldWorkspaceID)
+	}
+	if m.video != nil {
+		fields = append(fields, ocrtext.FieldVideoID)
+	}
+	if m.time_seconds != nil {
+		fields = append(fields, ocrtext.FieldTimeSeconds)
+	}
+	if m.keyframe_ordinal != nil {
+		fields = append(fields, ocrtext.FieldKeyframeOrdinal)
+	}
+	if m.text != nil {
+		fields = append(fields, ocrtext.FieldText)
+	}
+	if m.words != nil {
+		fields = append(fields, ocrtext.FieldWords)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OCRTextMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ocrtext.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case ocrtext.FieldVideoID:
+		return m.VideoID()
+	case ocrtext.FieldTimeSeconds:
+		return m.TimeSeconds()
+	case ocrtext.FieldKeyframeOrdinal:
+		return m.KeyframeOrdinal()
+	case ocrtext.FieldText:
+		return m.Text()
+	case ocrtext.FieldWords:
+		return m.Words()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OCRTextMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ocrtext.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case ocrtext.FieldVideoID:
+		return m.OldVideoID(ctx)
+	case ocrtext.FieldTimeSeconds:
+		return m.OldTimeSeconds(ctx)
+	case ocrtext.FieldKeyframeOrdinal:
+		return m.OldKeyframeOrdinal(ctx)
+	case ocrtext.FieldText:
+		return m.OldText(ctx)
+	case ocrtext.FieldWords:
+		return m.OldWords(ctx)
+	}
+	return nil, fmt.Errorf("unknown OCRText field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OCRTextMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ocrtext.FieldWorkspaceID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case ocrtext.FieldVideoID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVideoID(v)
+		return nil
+	case ocrtext.FieldTimeSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeSeconds(v)
+		return nil
+	case ocrtext.FieldKeyframeOrdinal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyframeOrdinal(v)
+		return nil
+	case ocrtext.FieldText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetText(v)
+		return nil
+	case ocrtext.FieldWords:
+		v, ok := value.([]ocrbox.Word)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWords(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OCRText field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OCRTextMutation) AddedFields() []string {
+	var fields []string
+	if m.addtime_seconds != nil {
+		fields = append(fields, ocrtext.FieldTimeSeconds)
+	}
+	if m.addkeyframe_ordinal != nil {
+		fields = append(fields, ocrtext.FieldKeyframeOrdinal)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OCRTextMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case ocrtext.FieldTimeSeconds:
+		return m.AddedTimeSeconds()
+	case ocrtext.FieldKeyframeOrdinal:
+		return m.AddedKeyframeOrdinal()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OCRTextMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case ocrtext.FieldTimeSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTimeSeconds(v)
+		return nil
+	case ocrtext.FieldKeyframeOrdinal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddKeyframeOrdinal(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OCRText numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OCRTextMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(ocrtext.FieldWords) {
+		fields = append(fields, ocrtext.FieldWords)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OCRTextMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OCRTextMutation) ClearField(name string) error {
+	switch name {
+	case ocrtext.FieldWords:
+		m.ClearWords()
+		return nil
+	}
+	return fmt.Errorf("unknown OCRText nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OCRTextMutation) ResetField(name string) error {
+	switch name {
+	case ocrtext.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case ocrtext.FieldVideoID:
+		m.ResetVideoID()
+		return nil
+	case ocrtext.FieldTimeSeconds:
+		m.ResetTimeSeconds()
+		return nil
+	case ocrtext.FieldKeyframeOrdinal:
+		m.ResetKeyframeOrdinal()
+		return nil
+	case ocrtext.FieldText:
+		m.ResetText()
+		return nil
+	case ocrtext.FieldWords:
+		m.ResetWords()
+		return nil
+	}
+	return fmt.Errorf("unknown OCRText field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OCRTextMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.video != nil {
+		edges = append(edges, ocrtext.EdgeVideo)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OCRTextMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case ocrtext.EdgeVideo:
+		if id := m.video; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OCRTextMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OCRTextMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OCRTextMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedvideo {
+		edges = append(edges, ocrtext.EdgeVideo)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OCRTextMutation) EdgeCleared(name string) bool {
+	switch name {
+	case ocrtext.EdgeVideo:
+		return m.clearedvideo
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OCRTextMutation) ClearEdge(name string) error {
+	switch name {
+	case ocrtext.EdgeVideo:
+		m.ClearVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown OCRText unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OCRTextMutation) ResetEdge(name string) error {
+	switch name {
+	case ocrtext.EdgeVideo:
+		m.ResetVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown OCRText edge %s", name)
+}
+
+// PipelineRunMutation represents an operation that mutates the PipelineRun nodes in the graph.
+type PipelineRunMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *pulid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	workspace_id  *pulid.ID
+	attempt       *int
+	addattempt    *int
+	runner_id     *string
+	status        *pipelinerun.Status
+	error         *string
+	finished_at   *time.Time
+	clearedFields map[string]struct{}
+	video         *pulid.ID
+	clearedvideo  bool
+	done          bool
+	oldValue      func(context.Context) (*PipelineRun, error)
+	predicates    []predicate.PipelineRun
+}
+
+var _ ent.Mutation = (*PipelineRunMutation)(nil)
+
+// pipelinerunOption allows management of the mutation configuration using functional options.
+type pipelinerunOption func(*PipelineRunMutation)
+
+// newPipelineRunMutation creates new mutation for the PipelineRun entity.
+func newPipelineRunMutation(c config, op Op, opts ...pipelinerunOption) *PipelineRunMutation {
+	m := &PipelineRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePipelineRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPipelineRunID sets the ID field of the mutation.
+func withPipelineRunID(id pulid.ID) pipelinerunOption {
+	return func(m *PipelineRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PipelineRun
+		)
+		m.oldValue = func(ctx context.Context) (*PipelineRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PipelineRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPipelineRun sets the old PipelineRun of the mutation.
+func withPipelineRun(node *PipelineRun) pipelinerunOption {
+	return func(m *PipelineRunMutation) {
+		m.oldValue = func(context.Context) (*PipelineRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PipelineRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PipelineRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PipelineRun entities.
+func (m *PipelineRunMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PipelineRunMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PipelineRunMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PipelineRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PipelineRunMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PipelineRunMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PipelineRunMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PipelineRunMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PipelineRunMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PipelineRunMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *PipelineRunMutation) SetWorkspaceID(pu pulid.ID) {
+	m.workspace_id = &pu
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *PipelineRunMutation) WorkspaceID() (r pulid.ID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldWorkspaceID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *PipelineRunMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetVideoID sets the "video_id" field.
+func (m *PipelineRunMutation) SetVideoID(pu pulid.ID) {
+	m.video = &pu
+}
+
+// VideoID returns the value of the "video_id" field in the mutation.
+func (m *PipelineRunMutation) VideoID() (r pulid.ID, exists bool) {
+	v := m.video
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVideoID returns the old "video_id" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldVideoID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVideoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVideoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVideoID: %w", err)
+	}
+	return oldValue.VideoID, nil
+}
+
+// ResetVideoID resets all changes to the "video_id" field.
+func (m *PipelineRunMutation) ResetVideoID() {
+	m.video = nil
+}
+
+// SetAttempt sets the "attempt" field.
+func (m *PipelineRunMutation) SetAttempt(i int) {
+	m.attempt = &i
+	m.addattempt = nil
+}
+
+// Attempt returns the value of the "attempt" field in the mutation.
+func (m *PipelineRunMutation) Attempt() (r int, exists bool) {
+	v := m.attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempt returns the old "attempt" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldAttempt(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempt: %w", err)
+	}
+	return oldValue.Attempt, nil
+}
+
+// AddAttempt adds i to the "attempt" field.
+func (m *PipelineRunMutation) AddAttempt(i int) {
+	if m.addattempt != nil {
+		*m.addattempt += i
+	} else {
+		m.addattempt = &i
+	}
+}
+
+// AddedAttempt returns the value that was added to the "attempt" field in this mutation.
+func (m *PipelineRunMutation) AddedAttempt() (r int, exists bool) {
+	v := m.addattempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempt resets all changes to the "attempt" field.
+func (m *PipelineRunMutation) ResetAttempt() {
+	m.attempt = nil
+	m.addattempt = nil
+}
+
+// SetRunnerID sets the "runner_id" field.
+func (m *PipelineRunMutation) SetRunnerID(s string) {
+	m.runner_id = &s
+}
+
+// RunnerID returns the value of the "runner_id" field in the mutation.
+func (m *PipelineRunMutation) RunnerID() (r string, exists bool) {
+	v := m.runner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunnerID returns the old "runner_id" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldRunnerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunnerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunnerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunnerID: %w", err)
+	}
+	return oldValue.RunnerID, nil
+}
+
+// ResetRunnerID resets all changes to the "runner_id" field.
+func (m *PipelineRunMutation) ResetRunnerID() {
+	m.runner_id = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *PipelineRunMutation) SetStatus(pi pipelinerun.Status) {
+	m.status = &pi
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *PipelineRunMutation) Status() (r pipelinerun.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldStatus(ctx context.Context) (v pipelinerun.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *PipelineRunMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetError sets the "error" field.
+func (m *PipelineRunMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *PipelineRunMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *PipelineRunMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[pipelinerun.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *PipelineRunMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[pipelinerun.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *PipelineRunMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, pipelinerun.FieldError)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *PipelineRunMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *PipelineRunMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the PipelineRun entity.
+// If the PipelineRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PipelineRunMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *PipelineRunMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[pipelinerun.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *PipelineRunMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[pipelinerun.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *PipelineRunMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, pipelinerun.FieldFinishedAt)
+}
+
+// ClearVideo clears the "video" edge to the Video entity.
+func (m *PipelineRunMutation) ClearVideo() {
+	m.clearedvideo = true
+	m.clearedFields[pipelinerun.FieldVideoID] = struct{}{}
+}
+
+// VideoCleared reports if the "video" edge to the Video entity was cleared.
+func (m *PipelineRunMutation) VideoCleared() bool {
+	return m.clearedvideo
+}
+
+// VideoIDs returns the "video" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// VideoID instead. It exists only for internal usage by the builders.
+func (m *PipelineRunMutation) VideoIDs() (ids []pulid.ID) {
+	if id := m.video; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetVideo resets all changes to the "video" edge.
+func (m *PipelineRunMutation) ResetVideo() {
+	m.video = nil
+	m.clearedvideo = false
+}
+
+// Where appends a list predicates to the PipelineRunMutation builder.
+func (m *PipelineRunMutation) Where(ps ...predicate.PipelineRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PipelineRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PipelineRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PipelineRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PipelineRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PipelineRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PipelineRun).
+func (m *PipelineRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PipelineRunMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.created_at != nil {
+		fields = append(fields, pipelinerun.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, pipelinerun.FieldUpdatedAt)
+	}
+	if m.workspace_id != nil {
+		fields = append(fields, pipelinerun.FieldWorkspaceID)
+	}
+	if m.video != nil {
+		fields = append(fields, pipelinerun.FieldVideoID)
+	}
+	if m.attempt != nil {
+		fields = append(fields, pipelinerun.FieldAttempt)
+	}
+	if m.runner_id != nil {
+		fields = append(fields, pipelinerun.FieldRunnerID)
+	}
+	if m.status != nil {
+		fields = append(fields, pipelinerun.FieldStatus)
+	}
+	if m.error != nil {
+		fields = append(fields, pipelinerun.FieldError)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, pipelinerun.FieldFinishedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PipelineRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case pipelinerun.FieldCreatedAt:
+		return m.CreatedAt()
+	case pipelinerun.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case pipelinerun.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case pipelinerun.FieldVideoID:
+		return m.VideoID()
+	case pipelinerun.FieldAttempt:
+		return m.Attempt()
+	case pipelinerun.FieldRunnerID:
+		return m.RunnerID()
+	case pipelinerun.FieldStatus:
+		return m.Status()
+	case pipelinerun.FieldError:
+		return m.Error()
+	case pipelinerun.FieldFinishedAt:
+		return m.FinishedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PipelineRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case pipelinerun.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case pipelinerun.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case pipelinerun.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case pipelinerun.FieldVideoID:
+		return m.OldVideoID(ctx)
+	case pipelinerun.FieldAttempt:
+		return m.OldAttempt(ctx)
+	case pipelinerun.FieldRunnerID:
+		return m.OldRunnerID(ctx)
+	case pipelinerun.FieldStatus:
+		return m.OldStatus(ctx)
+	case pipelinerun.FieldError:
+		return m.OldError(ctx)
+	case pipelinerun.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PipelineRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PipelineRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case pipelinerun.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case pipelinerun.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case pipelinerun.FieldWorkspaceID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case pipelinerun.FieldVideoID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVideoID(v)
+		return nil
+	case pipelinerun.FieldAttempt:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempt(v)
+		return nil
+	case pipelinerun.FieldRunnerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunnerID(v)
+		return nil
+	case pipelinerun.FieldStatus:
+		v, ok := value.(pipelinerun.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case pipelinerun.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case pipelinerun.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PipelineRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PipelineRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addattempt != nil {
+		fields = append(fields, pipelinerun.FieldAttempt)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PipelineRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case pipelinerun.FieldAttempt:
+		return m.AddedAttempt()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PipelineRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case pipelinerun.FieldAttempt:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PipelineRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PipelineRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(pipelinerun.FieldError) {
+		fields = append(fields, pipelinerun.FieldError)
+	}
+	if m.FieldCleared(pipelinerun.FieldFinishedAt) {
+		fields = append(fields, pipelinerun.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PipelineRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PipelineRunMutation) ClearField(name string) error {
+	switch name {
+	case pipelinerun.FieldError:
+		m.ClearError()
+		return nil
+	case pipelinerun.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PipelineRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PipelineRunMutation) ResetField(name string) error {
+	switch name {
+	case pipelinerun.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case pipelinerun.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case pipelinerun.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case pipelinerun.FieldVideoID:
+		m.ResetVideoID()
+		return nil
+	case pipelinerun.FieldAttempt:
+		m.ResetAttempt()
+		return nil
+	case pipelinerun.FieldRunnerID:
+		m.ResetRunnerID()
+		return nil
+	case pipelinerun.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case pipelinerun.FieldError:
+		m.ResetError()
+		return nil
+	case pipelinerun.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PipelineRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PipelineRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.video != nil {
+		edges = append(edges, pipelinerun.EdgeVideo)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PipelineRunMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case pipelinerun.EdgeVideo:
+		if id := m.video; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PipelineRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PipelineRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PipelineRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedvideo {
+		edges = append(edges, pipelinerun.EdgeVideo)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PipelineRunMutation) EdgeCleared(name string) bool {
+	switch name {
+	case pipelinerun.EdgeVideo:
+		return m.clearedvideo
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PipelineRunMutation) ClearEdge(name string) error {
+	switch name {
+	case pipelinerun.EdgeVideo:
+		m.ClearVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown PipelineRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PipelineRunMutation) ResetEdge(name string) error {
+	switch name {
+	case pipelinerun.EdgeVideo:
+		m.ResetVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown PipelineRun edge %s", name)
 }
 
 // RefreshTokenMutation represents an operation that mutates the RefreshToken nodes in the graph.
@@ -3293,6 +6967,17 @@ type VideoMutation struct {
 	updated_at          *time.Time
 	title               *string
 	status              *video.Status
+	error               *string
+	failed_step         *string
+	ingest_attempt      *int
+	addingest_attempt   *int
+	original_filename   *string
+	width               *int
+	addwidth            *int
+	height              *int
+	addheight           *int
+	has_audio           *bool
+	media_info          *map[string]interface{}
 	size_bytes          *int64
 	addsize_bytes       *int64
 	content_type        *string
@@ -3304,6 +6989,18 @@ type VideoMutation struct {
 	clearedworkspace    bool
 	created_by          *pulid.ID
 	clearedcreated_by   bool
+	steps               map[pulid.ID]struct{}
+	removedsteps        map[pulid.ID]struct{}
+	clearedsteps        bool
+	runs                map[pulid.ID]struct{}
+	removedruns         map[pulid.ID]struct{}
+	clearedruns         bool
+	keyframes           map[pulid.ID]struct{}
+	removedkeyframes    map[pulid.ID]struct{}
+	clearedkeyframes    bool
+	ocr_texts           map[pulid.ID]struct{}
+	removedocr_texts    map[pulid.ID]struct{}
+	clearedocr_texts    bool
 	done                bool
 	oldValue            func(context.Context) (*Video, error)
 	predicates          []predicate.Video
@@ -3591,6 +7288,434 @@ func (m *VideoMutation) OldStatus(ctx context.Context) (v video.Status, err erro
 // ResetStatus resets all changes to the "status" field.
 func (m *VideoMutation) ResetStatus() {
 	m.status = nil
+}
+
+// SetError sets the "error" field.
+func (m *VideoMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *VideoMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *VideoMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[video.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *VideoMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[video.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *VideoMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, video.FieldError)
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (m *VideoMutation) SetFailedStep(s string) {
+	m.failed_step = &s
+}
+
+// FailedStep returns the value of the "failed_step" field in the mutation.
+func (m *VideoMutation) FailedStep() (r string, exists bool) {
+	v := m.failed_step
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedStep returns the old "failed_step" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldFailedStep(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedStep is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedStep requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedStep: %w", err)
+	}
+	return oldValue.FailedStep, nil
+}
+
+// ClearFailedStep clears the value of the "failed_step" field.
+func (m *VideoMutation) ClearFailedStep() {
+	m.failed_step = nil
+	m.clearedFields[video.FieldFailedStep] = struct{}{}
+}
+
+// FailedStepCleared returns if the "failed_step" field was cleared in this mutation.
+func (m *VideoMutation) FailedStepCleared() bool {
+	_, ok := m.clearedFields[video.FieldFailedStep]
+	return ok
+}
+
+// ResetFailedStep resets all changes to the "failed_step" field.
+func (m *VideoMutation) ResetFailedStep() {
+	m.failed_step = nil
+	delete(m.clearedFields, video.FieldFailedStep)
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (m *VideoMutation) SetIngestAttempt(i int) {
+	m.ingest_attempt = &i
+	m.addingest_attempt = nil
+}
+
+// IngestAttempt returns the value of the "ingest_attempt" field in the mutation.
+func (m *VideoMutation) IngestAttempt() (r int, exists bool) {
+	v := m.ingest_attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIngestAttempt returns the old "ingest_attempt" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldIngestAttempt(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIngestAttempt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIngestAttempt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIngestAttempt: %w", err)
+	}
+	return oldValue.IngestAttempt, nil
+}
+
+// AddIngestAttempt adds i to the "ingest_attempt" field.
+func (m *VideoMutation) AddIngestAttempt(i int) {
+	if m.addingest_attempt != nil {
+		*m.addingest_attempt += i
+	} else {
+		m.addingest_attempt = &i
+	}
+}
+
+// AddedIngestAttempt returns the value that was added to the "ingest_attempt" field in this mutation.
+func (m *VideoMutation) AddedIngestAttempt() (r int, exists bool) {
+	v := m.addingest_attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIngestAttempt resets all changes to the "ingest_attempt" field.
+func (m *VideoMutation) ResetIngestAttempt() {
+	m.ingest_attempt = nil
+	m.addingest_attempt = nil
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (m *VideoMutation) SetOriginalFilename(s string) {
+	m.original_filename = &s
+}
+
+// OriginalFilename returns the value of the "original_filename" field in the mutation.
+func (m *VideoMutation) OriginalFilename() (r string, exists bool) {
+	v := m.original_filename
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOriginalFilename returns the old "original_filename" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldOriginalFilename(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOriginalFilename is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOriginalFilename requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOriginalFilename: %w", err)
+	}
+	return oldValue.OriginalFilename, nil
+}
+
+// ResetOriginalFilename resets all changes to the "original_filename" field.
+func (m *VideoMutation) ResetOriginalFilename() {
+	m.original_filename = nil
+}
+
+// SetWidth sets the "width" field.
+func (m *VideoMutation) SetWidth(i int) {
+	m.width = &i
+	m.addwidth = nil
+}
+
+// Width returns the value of the "width" field in the mutation.
+func (m *VideoMutation) Width() (r int, exists bool) {
+	v := m.width
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWidth returns the old "width" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldWidth(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWidth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWidth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWidth: %w", err)
+	}
+	return oldValue.Width, nil
+}
+
+// AddWidth adds i to the "width" field.
+func (m *VideoMutation) AddWidth(i int) {
+	if m.addwidth != nil {
+		*m.addwidth += i
+	} else {
+		m.addwidth = &i
+	}
+}
+
+// AddedWidth returns the value that was added to the "width" field in this mutation.
+func (m *VideoMutation) AddedWidth() (r int, exists bool) {
+	v := m.addwidth
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearWidth clears the value of the "width" field.
+func (m *VideoMutation) ClearWidth() {
+	m.width = nil
+	m.addwidth = nil
+	m.clearedFields[video.FieldWidth] = struct{}{}
+}
+
+// WidthCleared returns if the "width" field was cleared in this mutation.
+func (m *VideoMutation) WidthCleared() bool {
+	_, ok := m.clearedFields[video.FieldWidth]
+	return ok
+}
+
+// ResetWidth resets all changes to the "width" field.
+func (m *VideoMutation) ResetWidth() {
+	m.width = nil
+	m.addwidth = nil
+	delete(m.clearedFields, video.FieldWidth)
+}
+
+// SetHeight sets the "height" field.
+func (m *VideoMutation) SetHeight(i int) {
+	m.height = &i
+	m.addheight = nil
+}
+
+// Height returns the value of the "height" field in the mutation.
+func (m *VideoMutation) Height() (r int, exists bool) {
+	v := m.height
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeight returns the old "height" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldHeight(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeight is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeight requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeight: %w", err)
+	}
+	return oldValue.Height, nil
+}
+
+// AddHeight adds i to the "height" field.
+func (m *VideoMutation) AddHeight(i int) {
+	if m.addheight != nil {
+		*m.addheight += i
+	} else {
+		m.addheight = &i
+	}
+}
+
+// AddedHeight returns the value that was added to the "height" field in this mutation.
+func (m *VideoMutation) AddedHeight() (r int, exists bool) {
+	v := m.addheight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearHeight clears the value of the "height" field.
+func (m *VideoMutation) ClearHeight() {
+	m.height = nil
+	m.addheight = nil
+	m.clearedFields[video.FieldHeight] = struct{}{}
+}
+
+// HeightCleared returns if the "height" field was cleared in this mutation.
+func (m *VideoMutation) HeightCleared() bool {
+	_, ok := m.clearedFields[video.FieldHeight]
+	return ok
+}
+
+// ResetHeight resets all changes to the "height" field.
+func (m *VideoMutation) ResetHeight() {
+	m.height = nil
+	m.addheight = nil
+	delete(m.clearedFields, video.FieldHeight)
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (m *VideoMutation) SetHasAudio(b bool) {
+	m.has_audio = &b
+}
+
+// HasAudio returns the value of the "has_audio" field in the mutation.
+func (m *VideoMutation) HasAudio() (r bool, exists bool) {
+	v := m.has_audio
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHasAudio returns the old "has_audio" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldHasAudio(ctx context.Context) (v *bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHasAudio is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHasAudio requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHasAudio: %w", err)
+	}
+	return oldValue.HasAudio, nil
+}
+
+// ClearHasAudio clears the value of the "has_audio" field.
+func (m *VideoMutation) ClearHasAudio() {
+	m.has_audio = nil
+	m.clearedFields[video.FieldHasAudio] = struct{}{}
+}
+
+// HasAudioCleared returns if the "has_audio" field was cleared in this mutation.
+func (m *VideoMutation) HasAudioCleared() bool {
+	_, ok := m.clearedFields[video.FieldHasAudio]
+	return ok
+}
+
+// ResetHasAudio resets all changes to the "has_audio" field.
+func (m *VideoMutation) ResetHasAudio() {
+	m.has_audio = nil
+	delete(m.clearedFields, video.FieldHasAudio)
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (m *VideoMutation) SetMediaInfo(value map[string]interface{}) {
+	m.media_info = &value
+}
+
+// MediaInfo returns the value of the "media_info" field in the mutation.
+func (m *VideoMutation) MediaInfo() (r map[string]interface{}, exists bool) {
+	v := m.media_info
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMediaInfo returns the old "media_info" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldMediaInfo(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMediaInfo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMediaInfo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMediaInfo: %w", err)
+	}
+	return oldValue.MediaInfo, nil
+}
+
+// ClearMediaInfo clears the value of the "media_info" field.
+func (m *VideoMutation) ClearMediaInfo() {
+	m.media_info = nil
+	m.clearedFields[video.FieldMediaInfo] = struct{}{}
+}
+
+// MediaInfoCleared returns if the "media_info" field was cleared in this mutation.
+func (m *VideoMutation) MediaInfoCleared() bool {
+	_, ok := m.clearedFields[video.FieldMediaInfo]
+	return ok
+}
+
+// ResetMediaInfo resets all changes to the "media_info" field.
+func (m *VideoMutation) ResetMediaInfo() {
+	m.media_info = nil
+	delete(m.clearedFields, video.FieldMediaInfo)
 }
 
 // SetSizeBytes sets the "size_bytes" field.
@@ -3894,6 +8019,222 @@ func (m *VideoMutation) ResetCreatedBy() {
 	m.clearedcreated_by = false
 }
 
+// AddStepIDs adds the "steps" edge to the IngestStep entity by ids.
+func (m *VideoMutation) AddStepIDs(ids ...pulid.ID) {
+	if m.steps == nil {
+		m.steps = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.steps[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSteps clears the "steps" edge to the IngestStep entity.
+func (m *VideoMutation) ClearSteps() {
+	m.clearedsteps = true
+}
+
+// StepsCleared reports if the "steps" edge to the IngestStep entity was cleared.
+func (m *VideoMutation) StepsCleared() bool {
+	return m.clearedsteps
+}
+
+// RemoveStepIDs removes the "steps" edge to the IngestStep entity by IDs.
+func (m *VideoMutation) RemoveStepIDs(ids ...pulid.ID) {
+	if m.removedsteps == nil {
+		m.removedsteps = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.steps, ids[i])
+		m.removedsteps[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSteps returns the removed IDs of the "steps" edge to the IngestStep entity.
+func (m *VideoMutation) RemovedStepsIDs() (ids []pulid.ID) {
+	for id := range m.removedsteps {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// StepsIDs returns the "steps" edge IDs in the mutation.
+func (m *VideoMutation) StepsIDs() (ids []pulid.ID) {
+	for id := range m.steps {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSteps resets all changes to the "steps" edge.
+func (m *VideoMutation) ResetSteps() {
+	m.steps = nil
+	m.clearedsteps = false
+	m.removedsteps = nil
+}
+
+// AddRunIDs adds the "runs" edge to the PipelineRun entity by ids.
+func (m *VideoMutation) AddRunIDs(ids ...pulid.ID) {
+	if m.runs == nil {
+		m.runs = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.runs[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRuns clears the "runs" edge to the PipelineRun entity.
+func (m *VideoMutation) ClearRuns() {
+	m.clearedruns = true
+}
+
+// RunsCleared reports if the "runs" edge to the PipelineRun entity was cleared.
+func (m *VideoMutation) RunsCleared() bool {
+	return m.clearedruns
+}
+
+// RemoveRunIDs removes the "runs" edge to the PipelineRun entity by IDs.
+func (m *VideoMutation) RemoveRunIDs(ids ...pulid.ID) {
+	if m.removedruns == nil {
+		m.removedruns = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.runs, ids[i])
+		m.removedruns[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRuns returns the removed IDs of the "runs" edge to the PipelineRun entity.
+func (m *VideoMutation) RemovedRunsIDs() (ids []pulid.ID) {
+	for id := range m.removedruns {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RunsIDs returns the "runs" edge IDs in the mutation.
+func (m *VideoMutation) RunsIDs() (ids []pulid.ID) {
+	for id := range m.runs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRuns resets all changes to the "runs" edge.
+func (m *VideoMutation) ResetRuns() {
+	m.runs = nil
+	m.clearedruns = false
+	m.removedruns = nil
+}
+
+// AddKeyframeIDs adds the "keyframes" edge to the Keyframe entity by ids.
+func (m *VideoMutation) AddKeyframeIDs(ids ...pulid.ID) {
+	if m.keyframes == nil {
+		m.keyframes = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.keyframes[ids[i]] = struct{}{}
+	}
+}
+
+// ClearKeyframes clears the "keyframes" edge to the Keyframe entity.
+func (m *VideoMutation) ClearKeyframes() {
+	m.clearedkeyframes = true
+}
+
+// KeyframesCleared reports if the "keyframes" edge to the Keyframe entity was cleared.
+func (m *VideoMutation) KeyframesCleared() bool {
+	return m.clearedkeyframes
+}
+
+// RemoveKeyframeIDs removes the "keyframes" edge to the Keyframe entity by IDs.
+func (m *VideoMutation) RemoveKeyframeIDs(ids ...pulid.ID) {
+	if m.removedkeyframes == nil {
+		m.removedkeyframes = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.keyframes, ids[i])
+		m.removedkeyframes[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedKeyframes returns the removed IDs of the "keyframes" edge to the Keyframe entity.
+func (m *VideoMutation) RemovedKeyframesIDs() (ids []pulid.ID) {
+	for id := range m.removedkeyframes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// KeyframesIDs returns the "keyframes" edge IDs in the mutation.
+func (m *VideoMutation) KeyframesIDs() (ids []pulid.ID) {
+	for id := range m.keyframes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetKeyframes resets all changes to the "keyframes" edge.
+func (m *VideoMutation) ResetKeyframes() {
+	m.keyframes = nil
+	m.clearedkeyframes = false
+	m.removedkeyframes = nil
+}
+
+// AddOcrTextIDs adds the "ocr_texts" edge to the OCRText entity by ids.
+func (m *VideoMutation) AddOcrTextIDs(ids ...pulid.ID) {
+	if m.ocr_texts == nil {
+		m.ocr_texts = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.ocr_texts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearOcrTexts clears the "ocr_texts" edge to the OCRText entity.
+func (m *VideoMutation) ClearOcrTexts() {
+	m.clearedocr_texts = true
+}
+
+// OcrTextsCleared reports if the "ocr_texts" edge to the OCRText entity was cleared.
+func (m *VideoMutation) OcrTextsCleared() bool {
+	return m.clearedocr_texts
+}
+
+// RemoveOcrTextIDs removes the "ocr_texts" edge to the OCRText entity by IDs.
+func (m *VideoMutation) RemoveOcrTextIDs(ids ...pulid.ID) {
+	if m.removedocr_texts == nil {
+		m.removedocr_texts = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.ocr_texts, ids[i])
+		m.removedocr_texts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedOcrTexts returns the removed IDs of the "ocr_texts" edge to the OCRText entity.
+func (m *VideoMutation) RemovedOcrTextsIDs() (ids []pulid.ID) {
+	for id := range m.removedocr_texts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// OcrTextsIDs returns the "ocr_texts" edge IDs in the mutation.
+func (m *VideoMutation) OcrTextsIDs() (ids []pulid.ID) {
+	for id := range m.ocr_texts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetOcrTexts resets all changes to the "ocr_texts" edge.
+func (m *VideoMutation) ResetOcrTexts() {
+	m.ocr_texts = nil
+	m.clearedocr_texts = false
+	m.removedocr_texts = nil
+}
+
 // Where appends a list predicates to the VideoMutation builder.
 func (m *VideoMutation) Where(ps ...predicate.Video) {
 	m.predicates = append(m.predicates, ps...)
@@ -3928,7 +8269,7 @@ func (m *VideoMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *VideoMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, video.FieldCreatedAt)
 	}
@@ -3943,6 +8284,30 @@ func (m *VideoMutation) Fields() []string {
 	}
 	if m.status != nil {
 		fields = append(fields, video.FieldStatus)
+	}
+	if m.error != nil {
+		fields = append(fields, video.FieldError)
+	}
+	if m.failed_step != nil {
+		fields = append(fields, video.FieldFailedStep)
+	}
+	if m.ingest_attempt != nil {
+		fields = append(fields, video.FieldIngestAttempt)
+	}
+	if m.original_filename != nil {
+		fields = append(fields, video.FieldOriginalFilename)
+	}
+	if m.width != nil {
+		fields = append(fields, video.FieldWidth)
+	}
+	if m.height != nil {
+		fields = append(fields, video.FieldHeight)
+	}
+	if m.has_audio != nil {
+		fields = append(fields, video.FieldHasAudio)
+	}
+	if m.media_info != nil {
+		fields = append(fields, video.FieldMediaInfo)
 	}
 	if m.size_bytes != nil {
 		fields = append(fields, video.FieldSizeBytes)
@@ -3977,6 +8342,22 @@ func (m *VideoMutation) Field(name string) (ent.Value, bool) {
 		return m.Title()
 	case video.FieldStatus:
 		return m.Status()
+	case video.FieldError:
+		return m.Error()
+	case video.FieldFailedStep:
+		return m.FailedStep()
+	case video.FieldIngestAttempt:
+		return m.IngestAttempt()
+	case video.FieldOriginalFilename:
+		return m.OriginalFilename()
+	case video.FieldWidth:
+		return m.Width()
+	case video.FieldHeight:
+		return m.Height()
+	case video.FieldHasAudio:
+		return m.HasAudio()
+	case video.FieldMediaInfo:
+		return m.MediaInfo()
 	case video.FieldSizeBytes:
 		return m.SizeBytes()
 	case video.FieldContentType:
@@ -4006,6 +8387,22 @@ func (m *VideoMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldTitle(ctx)
 	case video.FieldStatus:
 		return m.OldStatus(ctx)
+	case video.FieldError:
+		return m.OldError(ctx)
+	case video.FieldFailedStep:
+		return m.OldFailedStep(ctx)
+	case video.FieldIngestAttempt:
+		return m.OldIngestAttempt(ctx)
+	case video.FieldOriginalFilename:
+		return m.OldOriginalFilename(ctx)
+	case video.FieldWidth:
+		return m.OldWidth(ctx)
+	case video.FieldHeight:
+		return m.OldHeight(ctx)
+	case video.FieldHasAudio:
+		return m.OldHasAudio(ctx)
+	case video.FieldMediaInfo:
+		return m.OldMediaInfo(ctx)
 	case video.FieldSizeBytes:
 		return m.OldSizeBytes(ctx)
 	case video.FieldContentType:
@@ -4060,6 +8457,62 @@ func (m *VideoMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetStatus(v)
 		return nil
+	case video.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case video.FieldFailedStep:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedStep(v)
+		return nil
+	case video.FieldIngestAttempt:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIngestAttempt(v)
+		return nil
+	case video.FieldOriginalFilename:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOriginalFilename(v)
+		return nil
+	case video.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWidth(v)
+		return nil
+	case video.FieldHeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeight(v)
+		return nil
+	case video.FieldHasAudio:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHasAudio(v)
+		return nil
+	case video.FieldMediaInfo:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMediaInfo(v)
+		return nil
 	case video.FieldSizeBytes:
 		v, ok := value.(int64)
 		if !ok {
@@ -4103,6 +8556,15 @@ func (m *VideoMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *VideoMutation) AddedFields() []string {
 	var fields []string
+	if m.addingest_attempt != nil {
+		fields = append(fields, video.FieldIngestAttempt)
+	}
+	if m.addwidth != nil {
+		fields = append(fields, video.FieldWidth)
+	}
+	if m.addheight != nil {
+		fields = append(fields, video.FieldHeight)
+	}
 	if m.addsize_bytes != nil {
 		fields = append(fields, video.FieldSizeBytes)
 	}
@@ -4117,6 +8579,12 @@ func (m *VideoMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *VideoMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case video.FieldIngestAttempt:
+		return m.AddedIngestAttempt()
+	case video.FieldWidth:
+		return m.AddedWidth()
+	case video.FieldHeight:
+		return m.AddedHeight()
 	case video.FieldSizeBytes:
 		return m.AddedSizeBytes()
 	case video.FieldDurationSeconds:
@@ -4130,6 +8598,27 @@ func (m *VideoMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *VideoMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case video.FieldIngestAttempt:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIngestAttempt(v)
+		return nil
+	case video.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWidth(v)
+		return nil
+	case video.FieldHeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeight(v)
+		return nil
 	case video.FieldSizeBytes:
 		v, ok := value.(int64)
 		if !ok {
@@ -4152,6 +8641,24 @@ func (m *VideoMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *VideoMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(video.FieldError) {
+		fields = append(fields, video.FieldError)
+	}
+	if m.FieldCleared(video.FieldFailedStep) {
+		fields = append(fields, video.FieldFailedStep)
+	}
+	if m.FieldCleared(video.FieldWidth) {
+		fields = append(fields, video.FieldWidth)
+	}
+	if m.FieldCleared(video.FieldHeight) {
+		fields = append(fields, video.FieldHeight)
+	}
+	if m.FieldCleared(video.FieldHasAudio) {
+		fields = append(fields, video.FieldHasAudio)
+	}
+	if m.FieldCleared(video.FieldMediaInfo) {
+		fields = append(fields, video.FieldMediaInfo)
+	}
 	if m.FieldCleared(video.FieldDurationSeconds) {
 		fields = append(fields, video.FieldDurationSeconds)
 	}
@@ -4172,6 +8679,24 @@ func (m *VideoMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *VideoMutation) ClearField(name string) error {
 	switch name {
+	case video.FieldError:
+		m.ClearError()
+		return nil
+	case video.FieldFailedStep:
+		m.ClearFailedStep()
+		return nil
+	case video.FieldWidth:
+		m.ClearWidth()
+		return nil
+	case video.FieldHeight:
+		m.ClearHeight()
+		return nil
+	case video.FieldHasAudio:
+		m.ClearHasAudio()
+		return nil
+	case video.FieldMediaInfo:
+		m.ClearMediaInfo()
+		return nil
 	case video.FieldDurationSeconds:
 		m.ClearDurationSeconds()
 		return nil
@@ -4201,6 +8726,30 @@ func (m *VideoMutation) ResetField(name string) error {
 	case video.FieldStatus:
 		m.ResetStatus()
 		return nil
+	case video.FieldError:
+		m.ResetError()
+		return nil
+	case video.FieldFailedStep:
+		m.ResetFailedStep()
+		return nil
+	case video.FieldIngestAttempt:
+		m.ResetIngestAttempt()
+		return nil
+	case video.FieldOriginalFilename:
+		m.ResetOriginalFilename()
+		return nil
+	case video.FieldWidth:
+		m.ResetWidth()
+		return nil
+	case video.FieldHeight:
+		m.ResetHeight()
+		return nil
+	case video.FieldHasAudio:
+		m.ResetHasAudio()
+		return nil
+	case video.FieldMediaInfo:
+		m.ResetMediaInfo()
+		return nil
 	case video.FieldSizeBytes:
 		m.ResetSizeBytes()
 		return nil
@@ -4222,12 +8771,24 @@ func (m *VideoMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *VideoMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 6)
 	if m.workspace != nil {
 		edges = append(edges, video.EdgeWorkspace)
 	}
 	if m.created_by != nil {
 		edges = append(edges, video.EdgeCreatedBy)
+	}
+	if m.steps != nil {
+		edges = append(edges, video.EdgeSteps)
+	}
+	if m.runs != nil {
+		edges = append(edges, video.EdgeRuns)
+	}
+	if m.keyframes != nil {
+		edges = append(edges, video.EdgeKeyframes)
+	}
+	if m.ocr_texts != nil {
+		edges = append(edges, video.EdgeOcrTexts)
 	}
 	return edges
 }
@@ -4244,30 +8805,104 @@ func (m *VideoMutation) AddedIDs(name string) []ent.Value {
 		if id := m.created_by; id != nil {
 			return []ent.Value{*id}
 		}
+	case video.EdgeSteps:
+		ids := make([]ent.Value, 0, len(m.steps))
+		for id := range m.steps {
+			ids = append(ids, id)
+		}
+		return ids
+	case video.EdgeRuns:
+		ids := make([]ent.Value, 0, len(m.runs))
+		for id := range m.runs {
+			ids = append(ids, id)
+		}
+		return ids
+	case video.EdgeKeyframes:
+		ids := make([]ent.Value, 0, len(m.keyframes))
+		for id := range m.keyframes {
+			ids = append(ids, id)
+		}
+		return ids
+	case video.EdgeOcrTexts:
+		ids := make([]ent.Value, 0, len(m.ocr_texts))
+		for id := range m.ocr_texts {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *VideoMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 6)
+	if m.removedsteps != nil {
+		edges = append(edges, video.EdgeSteps)
+	}
+	if m.removedruns != nil {
+		edges = append(edges, video.EdgeRuns)
+	}
+	if m.removedkeyframes != nil {
+		edges = append(edges, video.EdgeKeyframes)
+	}
+	if m.removedocr_texts != nil {
+		edges = append(edges, video.EdgeOcrTexts)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *VideoMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case video.EdgeSteps:
+		ids := make([]ent.Value, 0, len(m.removedsteps))
+		for id := range m.removedsteps {
+			ids = append(ids, id)
+		}
+		return ids
+	case video.EdgeRuns:
+		ids := make([]ent.Value, 0, len(m.removedruns))
+		for id := range m.removedruns {
+			ids = append(ids, id)
+		}
+		return ids
+	case video.EdgeKeyframes:
+		ids := make([]ent.Value, 0, len(m.removedkeyframes))
+		for id := range m.removedkeyframes {
+			ids = append(ids, id)
+		}
+		return ids
+	case video.EdgeOcrTexts:
+		ids := make([]ent.Value, 0, len(m.removedocr_texts))
+		for id := range m.removedocr_texts {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *VideoMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 6)
 	if m.clearedworkspace {
 		edges = append(edges, video.EdgeWorkspace)
 	}
 	if m.clearedcreated_by {
 		edges = append(edges, video.EdgeCreatedBy)
+	}
+	if m.clearedsteps {
+		edges = append(edges, video.EdgeSteps)
+	}
+	if m.clearedruns {
+		edges = append(edges, video.EdgeRuns)
+	}
+	if m.clearedkeyframes {
+		edges = append(edges, video.EdgeKeyframes)
+	}
+	if m.clearedocr_texts {
+		edges = append(edges, video.EdgeOcrTexts)
 	}
 	return edges
 }
@@ -4280,6 +8915,14 @@ func (m *VideoMutation) EdgeCleared(name string) bool {
 		return m.clearedworkspace
 	case video.EdgeCreatedBy:
 		return m.clearedcreated_by
+	case video.EdgeSteps:
+		return m.clearedsteps
+	case video.EdgeRuns:
+		return m.clearedruns
+	case video.EdgeKeyframes:
+		return m.clearedkeyframes
+	case video.EdgeOcrTexts:
+		return m.clearedocr_texts
 	}
 	return false
 }
@@ -4307,6 +8950,18 @@ func (m *VideoMutation) ResetEdge(name string) error {
 		return nil
 	case video.EdgeCreatedBy:
 		m.ResetCreatedBy()
+		return nil
+	case video.EdgeSteps:
+		m.ResetSteps()
+		return nil
+	case video.EdgeRuns:
+		m.ResetRuns()
+		return nil
+	case video.EdgeKeyframes:
+		m.ResetKeyframes()
+		return nil
+	case video.EdgeOcrTexts:
+		m.ResetOcrTexts()
 		return nil
 	}
 	return fmt.Errorf("unknown Video edge %s", name)

@@ -16,8 +16,16 @@ type Tx struct {
 	config
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// IngestStep is the client for interacting with the IngestStep builders.
+	IngestStep *IngestStepClient
+	// Keyframe is the client for interacting with the Keyframe builders.
+	Keyframe *KeyframeClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
+	// OCRText is the client for interacting with the OCRText builders.
+	OCRText *OCRTextClient
+	// PipelineRun is the client for interacting with the PipelineRun builders.
+	PipelineRun *PipelineRunClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
 	// User is the client for interacting with the User builders.
@@ -158,7 +166,11 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
+	tx.IngestStep = NewIngestStepClient(tx.config)
+	tx.Keyframe = NewKeyframeClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
+	tx.OCRText = NewOCRTextClient(tx.config)
+	tx.PipelineRun = NewPipelineRunClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.Video = NewVideoClient(tx.config)

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -30,6 +31,22 @@ type Video struct {
 	Title string `json:"title,omitempty"`
 	// Status holds the value of the "status" field.
 	Status video.Status `json:"status,omitempty"`
+	// why ingest failed, for people
+	Error string `json:"error,omitempty"`
+	// FailedStep holds the value of the "failed_step" field.
+	FailedStep string `json:"failed_step,omitempty"`
+	// the pipeline attempt in force; each retry or recovery starts a new one
+	IngestAttempt int `json:"ingest_attempt,omitempty"`
+	// OriginalFilename holds the value of the "original_filename" field.
+	OriginalFilename string `json:"original_filename,omitempty"`
+	// Width holds the value of the "width" field.
+	Width *int `json:"width,omitempty"`
+	// Height holds the value of the "height" field.
+	Height *int `json:"height,omitempty"`
+	// HasAudio holds the value of the "has_audio" field.
+	HasAudio *bool `json:"has_audio,omitempty"`
+	// what ffprobe found
+	MediaInfo map[string]interface{} `json:"media_info,omitempty"`
 	// SizeBytes holds the value of the "size_bytes" field.
 	SizeBytes int64 `json:"size_bytes,omitempty"`
 	// ContentType holds the value of the "content_type" field.
@@ -52,11 +69,24 @@ type VideoEdges struct {
 	Workspace *Workspace `json:"workspace,omitempty"`
 	// CreatedBy holds the value of the created_by edge.
 	CreatedBy *User `json:"created_by,omitempty"`
+	// Steps holds the value of the steps edge.
+	Steps []*IngestStep `json:"steps,omitempty"`
+	// Runs holds the value of the runs edge.
+	Runs []*PipelineRun `json:"runs,omitempty"`
+	// Keyframes holds the value of the keyframes edge.
+	Keyframes []*Keyframe `json:"keyframes,omitempty"`
+	// OcrTexts holds the value of the ocr_texts edge.
+	OcrTexts []*OCRText `json:"ocr_texts,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
+
+	namedSteps     map[string][]*IngestStep
+	namedRuns      map[string][]*PipelineRun
+	namedKeyframes map[string][]*Keyframe
+	namedOcrTexts  map[string][]*OCRText
 }
 
 // WorkspaceOrErr returns the Workspace value or an error if the edge
@@ -81,18 +111,58 @@ func (e VideoEdges) CreatedByOrErr() (*User, error) {
 	return nil, &NotLoadedError{edge: "created_by"}
 }
 
+// StepsOrErr returns the Steps value or an error if the edge
+// was not loaded in eager-loading.
+func (e VideoEdges) StepsOrErr() ([]*IngestStep, error) {
+	if e.loadedTypes[2] {
+		return e.Steps, nil
+	}
+	return nil, &NotLoadedError{edge: "steps"}
+}
+
+// RunsOrErr returns the Runs value or an error if the edge
+// was not loaded in eager-loading.
+func (e VideoEdges) RunsOrErr() ([]*PipelineRun, error) {
+	if e.loadedTypes[3] {
+		return e.Runs, nil
+	}
+	return nil, &NotLoadedError{edge: "runs"}
+}
+
+// KeyframesOrErr returns the Keyframes value or an error if the edge
+// was not loaded in eager-loading.
+func (e VideoEdges) KeyframesOrErr() ([]*Keyframe, error) {
+	if e.loadedTypes[4] {
+		return e.Keyframes, nil
+	}
+	return nil, &NotLoadedError{edge: "keyframes"}
+}
+
+// OcrTextsOrErr returns the OcrTexts value or an error if the edge
+// was not loaded in eager-loading.
+func (e VideoEdges) OcrTextsOrErr() ([]*OCRText, error) {
+	if e.loadedTypes[5] {
+		return e.OcrTexts, nil
+	}
+	return nil, &NotLoadedError{edge: "ocr_texts"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Video) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case video.FieldMediaInfo:
+			values[i] = new([]byte)
 		case video.FieldID, video.FieldWorkspaceID, video.FieldCreatedByID:
 			values[i] = new(pulid.ID)
+		case video.FieldHasAudio:
+			values[i] = new(sql.NullBool)
 		case video.FieldDurationSeconds:
 			values[i] = new(sql.NullFloat64)
-		case video.FieldSizeBytes:
+		case video.FieldIngestAttempt, video.FieldWidth, video.FieldHeight, video.FieldSizeBytes:
 			values[i] = new(sql.NullInt64)
-		case video.FieldTitle, video.FieldStatus, video.FieldContentType, video.FieldStorageKey:
+		case video.FieldTitle, video.FieldStatus, video.FieldError, video.FieldFailedStep, video.FieldOriginalFilename, video.FieldContentType, video.FieldStorageKey:
 			values[i] = new(sql.NullString)
 		case video.FieldCreatedAt, video.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -146,6 +216,59 @@ func (_m *Video) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field status", values[i])
 			} else if value.Valid {
 				_m.Status = video.Status(value.String)
+			}
+		case video.FieldError:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field error", values[i])
+			} else if value.Valid {
+				_m.Error = value.String
+			}
+		case video.FieldFailedStep:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field failed_step", values[i])
+			} else if value.Valid {
+				_m.FailedStep = value.String
+			}
+		case video.FieldIngestAttempt:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field ingest_attempt", values[i])
+			} else if value.Valid {
+				_m.IngestAttempt = int(value.Int64)
+			}
+		case video.FieldOriginalFilename:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field original_filename", values[i])
+			} else if value.Valid {
+				_m.OriginalFilename = value.String
+			}
+		case video.FieldWidth:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field width", values[i])
+			} else if value.Valid {
+				_m.Width = new(int)
+				*_m.Width = int(value.Int64)
+			}
+		case video.FieldHeight:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field height", values[i])
+			} else if value.Valid {
+				_m.Height = new(int)
+				*_m.Height = int(value.Int64)
+			}
+		case video.FieldHasAudio:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field has_audio", values[i])
+			} else if value.Valid {
+				_m.HasAudio = new(bool)
+				*_m.HasAudio = value.Bool
+			}
+		case video.FieldMediaInfo:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field media_info", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.MediaInfo); err != nil {
+					return fmt.Errorf("unmarshal field media_info: %w", err)
+				}
 			}
 		case video.FieldSizeBytes:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -201,6 +324,26 @@ func (_m *Video) QueryCreatedBy() *UserQuery {
 	return NewVideoClient(_m.config).QueryCreatedBy(_m)
 }
 
+// QuerySteps queries the "steps" edge of the Video entity.
+func (_m *Video) QuerySteps() *IngestStepQuery {
+	return NewVideoClient(_m.config).QuerySteps(_m)
+}
+
+// QueryRuns queries the "runs" edge of the Video entity.
+func (_m *Video) QueryRuns() *PipelineRunQuery {
+	return NewVideoClient(_m.config).QueryRuns(_m)
+}
+
+// QueryKeyframes queries the "keyframes" edge of the Video entity.
+func (_m *Video) QueryKeyframes() *KeyframeQuery {
+	return NewVideoClient(_m.config).QueryKeyframes(_m)
+}
+
+// QueryOcrTexts queries the "ocr_texts" edge of the Video entity.
+func (_m *Video) QueryOcrTexts() *OCRTextQuery {
+	return NewVideoClient(_m.config).QueryOcrTexts(_m)
+}
+
 // Update returns a builder for updating this Video.
 // Note that you need to call Video.Unwrap() before calling this method if this Video
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -239,6 +382,36 @@ func (_m *Video) String() string {
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
 	builder.WriteString(", ")
+	builder.WriteString("error=")
+	builder.WriteString(_m.Error)
+	builder.WriteString(", ")
+	builder.WriteString("failed_step=")
+	builder.WriteString(_m.FailedStep)
+	builder.WriteString(", ")
+	builder.WriteString("ingest_attempt=")
+	builder.WriteString(fmt.Sprintf("%v", _m.IngestAttempt))
+	builder.WriteString(", ")
+	builder.WriteString("original_filename=")
+	builder.WriteString(_m.OriginalFilename)
+	builder.WriteString(", ")
+	if v := _m.Width; v != nil {
+		builder.WriteString("width=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.Height; v != nil {
+		builder.WriteString("height=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.HasAudio; v != nil {
+		builder.WriteString("has_audio=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("media_info=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MediaInfo))
+	builder.WriteString(", ")
 	builder.WriteString("size_bytes=")
 	builder.WriteString(fmt.Sprintf("%v", _m.SizeBytes))
 	builder.WriteString(", ")
@@ -257,6 +430,102 @@ func (_m *Video) String() string {
 	builder.WriteString(fmt.Sprintf("%v", _m.CreatedByID))
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSteps returns the Steps named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Video) NamedSteps(name string) ([]*IngestStep, error) {
+	if _m.Edges.namedSteps == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSteps[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Video) appendNamedSteps(name string, edges ...*IngestStep) {
+	if _m.Edges.namedSteps == nil {
+		_m.Edges.namedSteps = make(map[string][]*IngestStep)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSteps[name] = []*IngestStep{}
+	} else {
+		_m.Edges.namedSteps[name] = append(_m.Edges.namedSteps[name], edges...)
+	}
+}
+
+// NamedRuns returns the Runs named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Video) NamedRuns(name string) ([]*PipelineRun, error) {
+	if _m.Edges.namedRuns == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedRuns[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Video) appendNamedRuns(name string, edges ...*PipelineRun) {
+	if _m.Edges.namedRuns == nil {
+		_m.Edges.namedRuns = make(map[string][]*PipelineRun)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedRuns[name] = []*PipelineRun{}
+	} else {
+		_m.Edges.namedRuns[name] = append(_m.Edges.namedRuns[name], edges...)
+	}
+}
+
+// NamedKeyframes returns the Keyframes named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Video) NamedKeyframes(name string) ([]*Keyframe, error) {
+	if _m.Edges.namedKeyframes == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedKeyframes[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Video) appendNamedKeyframes(name string, edges ...*Keyframe) {
+	if _m.Edges.namedKeyframes == nil {
+		_m.Edges.namedKeyframes = make(map[string][]*Keyframe)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedKeyframes[name] = []*Keyframe{}
+	} else {
+		_m.Edges.namedKeyframes[name] = append(_m.Edges.namedKeyframes[name], edges...)
+	}
+}
+
+// NamedOcrTexts returns the OcrTexts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Video) NamedOcrTexts(name string) ([]*OCRText, error) {
+	if _m.Edges.namedOcrTexts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedOcrTexts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Video) appendNamedOcrTexts(name string, edges ...*OCRText) {
+	if _m.Edges.namedOcrTexts == nil {
+		_m.Edges.namedOcrTexts = make(map[string][]*OCRText)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedOcrTexts[name] = []*OCRText{}
+	} else {
+		_m.Edges.namedOcrTexts[name] = append(_m.Edges.namedOcrTexts[name], edges...)
+	}
 }
 
 // Videos is a parsable slice of Video.

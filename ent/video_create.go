@@ -12,6 +12,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
@@ -77,6 +81,110 @@ func (_c *VideoCreate) SetNillableStatus(v *video.Status) *VideoCreate {
 	if v != nil {
 		_c.SetStatus(*v)
 	}
+	return _c
+}
+
+// SetError sets the "error" field.
+func (_c *VideoCreate) SetError(v string) *VideoCreate {
+	_c.mutation.SetError(v)
+	return _c
+}
+
+// SetNillableError sets the "error" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableError(v *string) *VideoCreate {
+	if v != nil {
+		_c.SetError(*v)
+	}
+	return _c
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (_c *VideoCreate) SetFailedStep(v string) *VideoCreate {
+	_c.mutation.SetFailedStep(v)
+	return _c
+}
+
+// SetNillableFailedStep sets the "failed_step" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableFailedStep(v *string) *VideoCreate {
+	if v != nil {
+		_c.SetFailedStep(*v)
+	}
+	return _c
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (_c *VideoCreate) SetIngestAttempt(v int) *VideoCreate {
+	_c.mutation.SetIngestAttempt(v)
+	return _c
+}
+
+// SetNillableIngestAttempt sets the "ingest_attempt" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableIngestAttempt(v *int) *VideoCreate {
+	if v != nil {
+		_c.SetIngestAttempt(*v)
+	}
+	return _c
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (_c *VideoCreate) SetOriginalFilename(v string) *VideoCreate {
+	_c.mutation.SetOriginalFilename(v)
+	return _c
+}
+
+// SetNillableOriginalFilename sets the "original_filename" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableOriginalFilename(v *string) *VideoCreate {
+	if v != nil {
+		_c.SetOriginalFilename(*v)
+	}
+	return _c
+}
+
+// SetWidth sets the "width" field.
+func (_c *VideoCreate) SetWidth(v int) *VideoCreate {
+	_c.mutation.SetWidth(v)
+	return _c
+}
+
+// SetNillableWidth sets the "width" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableWidth(v *int) *VideoCreate {
+	if v != nil {
+		_c.SetWidth(*v)
+	}
+	return _c
+}
+
+// SetHeight sets the "height" field.
+func (_c *VideoCreate) SetHeight(v int) *VideoCreate {
+	_c.mutation.SetHeight(v)
+	return _c
+}
+
+// SetNillableHeight sets the "height" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableHeight(v *int) *VideoCreate {
+	if v != nil {
+		_c.SetHeight(*v)
+	}
+	return _c
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (_c *VideoCreate) SetHasAudio(v bool) *VideoCreate {
+	_c.mutation.SetHasAudio(v)
+	return _c
+}
+
+// SetNillableHasAudio sets the "has_audio" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableHasAudio(v *bool) *VideoCreate {
+	if v != nil {
+		_c.SetHasAudio(*v)
+	}
+	return _c
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (_c *VideoCreate) SetMediaInfo(v map[string]interface{}) *VideoCreate {
+	_c.mutation.SetMediaInfo(v)
 	return _c
 }
 
@@ -174,6 +282,66 @@ func (_c *VideoCreate) SetCreatedBy(v *User) *VideoCreate {
 	return _c.SetCreatedByID(v.ID)
 }
 
+// AddStepIDs adds the "steps" edge to the IngestStep entity by IDs.
+func (_c *VideoCreate) AddStepIDs(ids ...pulid.ID) *VideoCreate {
+	_c.mutation.AddStepIDs(ids...)
+	return _c
+}
+
+// AddSteps adds the "steps" edges to the IngestStep entity.
+func (_c *VideoCreate) AddSteps(v ...*IngestStep) *VideoCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddStepIDs(ids...)
+}
+
+// AddRunIDs adds the "runs" edge to the PipelineRun entity by IDs.
+func (_c *VideoCreate) AddRunIDs(ids ...pulid.ID) *VideoCreate {
+	_c.mutation.AddRunIDs(ids...)
+	return _c
+}
+
+// AddRuns adds the "runs" edges to the PipelineRun entity.
+func (_c *VideoCreate) AddRuns(v ...*PipelineRun) *VideoCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddRunIDs(ids...)
+}
+
+// AddKeyframeIDs adds the "keyframes" edge to the Keyframe entity by IDs.
+func (_c *VideoCreate) AddKeyframeIDs(ids ...pulid.ID) *VideoCreate {
+	_c.mutation.AddKeyframeIDs(ids...)
+	return _c
+}
+
+// AddKeyframes adds the "keyframes" edges to the Keyframe entity.
+func (_c *VideoCreate) AddKeyframes(v ...*Keyframe) *VideoCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddKeyframeIDs(ids...)
+}
+
+// AddOcrTextIDs adds the "ocr_texts" edge to the OCRText entity by IDs.
+func (_c *VideoCreate) AddOcrTextIDs(ids ...pulid.ID) *VideoCreate {
+	_c.mutation.AddOcrTextIDs(ids...)
+	return _c
+}
+
+// AddOcrTexts adds the "ocr_texts" edges to the OCRText entity.
+func (_c *VideoCreate) AddOcrTexts(v ...*OCRText) *VideoCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddOcrTextIDs(ids...)
+}
+
 // Mutation returns the VideoMutation object of the builder.
 func (_c *VideoCreate) Mutation() *VideoMutation {
 	return _c.mutation
@@ -229,6 +397,14 @@ func (_c *VideoCreate) defaults() error {
 		v := video.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.IngestAttempt(); !ok {
+		v := video.DefaultIngestAttempt
+		_c.mutation.SetIngestAttempt(v)
+	}
+	if _, ok := _c.mutation.OriginalFilename(); !ok {
+		v := video.DefaultOriginalFilename
+		_c.mutation.SetOriginalFilename(v)
+	}
 	if _, ok := _c.mutation.SizeBytes(); !ok {
 		v := video.DefaultSizeBytes
 		_c.mutation.SetSizeBytes(v)
@@ -281,6 +457,17 @@ func (_c *VideoCreate) check() error {
 	if v, ok := _c.mutation.Status(); ok {
 		if err := video.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Video.status": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.IngestAttempt(); !ok {
+		return &ValidationError{Name: "ingest_attempt", err: errors.New(`ent: missing required field "Video.ingest_attempt"`)}
+	}
+	if _, ok := _c.mutation.OriginalFilename(); !ok {
+		return &ValidationError{Name: "original_filename", err: errors.New(`ent: missing required field "Video.original_filename"`)}
+	}
+	if v, ok := _c.mutation.OriginalFilename(); ok {
+		if err := video.OriginalFilenameValidator(v); err != nil {
+			return &ValidationError{Name: "original_filename", err: fmt.Errorf(`ent: validator failed for field "Video.original_filename": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.SizeBytes(); !ok {
@@ -357,6 +544,38 @@ func (_c *VideoCreate) createSpec() (*Video, *sqlgraph.CreateSpec) {
 		_spec.SetField(video.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
 	}
+	if value, ok := _c.mutation.Error(); ok {
+		_spec.SetField(video.FieldError, field.TypeString, value)
+		_node.Error = value
+	}
+	if value, ok := _c.mutation.FailedStep(); ok {
+		_spec.SetField(video.FieldFailedStep, field.TypeString, value)
+		_node.FailedStep = value
+	}
+	if value, ok := _c.mutation.IngestAttempt(); ok {
+		_spec.SetField(video.FieldIngestAttempt, field.TypeInt, value)
+		_node.IngestAttempt = value
+	}
+	if value, ok := _c.mutation.OriginalFilename(); ok {
+		_spec.SetField(video.FieldOriginalFilename, field.TypeString, value)
+		_node.OriginalFilename = value
+	}
+	if value, ok := _c.mutation.Width(); ok {
+		_spec.SetField(video.FieldWidth, field.TypeInt, value)
+		_node.Width = &value
+	}
+	if value, ok := _c.mutation.Height(); ok {
+		_spec.SetField(video.FieldHeight, field.TypeInt, value)
+		_node.Height = &value
+	}
+	if value, ok := _c.mutation.HasAudio(); ok {
+		_spec.SetField(video.FieldHasAudio, field.TypeBool, value)
+		_node.HasAudio = &value
+	}
+	if value, ok := _c.mutation.MediaInfo(); ok {
+		_spec.SetField(video.FieldMediaInfo, field.TypeJSON, value)
+		_node.MediaInfo = value
+	}
 	if value, ok := _c.mutation.SizeBytes(); ok {
 		_spec.SetField(video.FieldSizeBytes, field.TypeInt64, value)
 		_node.SizeBytes = value
@@ -405,6 +624,70 @@ func (_c *VideoCreate) createSpec() (*Video, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.CreatedByID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.StepsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.RunsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.KeyframesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.OcrTextsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -492,6 +775,156 @@ func (u *VideoUpsert) SetStatus(v video.Status) *VideoUpsert {
 // UpdateStatus sets the "status" field to the value that was provided on create.
 func (u *VideoUpsert) UpdateStatus() *VideoUpsert {
 	u.SetExcluded(video.FieldStatus)
+	return u
+}
+
+// SetError sets the "error" field.
+func (u *VideoUpsert) SetError(v string) *VideoUpsert {
+	u.Set(video.FieldError, v)
+	return u
+}
+
+// UpdateError sets the "error" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateError() *VideoUpsert {
+	u.SetExcluded(video.FieldError)
+	return u
+}
+
+// ClearError clears the value of the "error" field.
+func (u *VideoUpsert) ClearError() *VideoUpsert {
+	u.SetNull(video.FieldError)
+	return u
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (u *VideoUpsert) SetFailedStep(v string) *VideoUpsert {
+	u.Set(video.FieldFailedStep, v)
+	return u
+}
+
+// UpdateFailedStep sets the "failed_step" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateFailedStep() *VideoUpsert {
+	u.SetExcluded(video.FieldFailedStep)
+	return u
+}
+
+// ClearFailedStep clears the value of the "failed_step" field.
+func (u *VideoUpsert) ClearFailedStep() *VideoUpsert {
+	u.SetNull(video.FieldFailedStep)
+	return u
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (u *VideoUpsert) SetIngestAttempt(v int) *VideoUpsert {
+	u.Set(video.FieldIngestAttempt, v)
+	return u
+}
+
+// UpdateIngestAttempt sets the "ingest_attempt" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateIngestAttempt() *VideoUpsert {
+	u.SetExcluded(video.FieldIngestAttempt)
+	return u
+}
+
+// AddIngestAttempt adds v to the "ingest_attempt" field.
+func (u *VideoUpsert) AddIngestAttempt(v int) *VideoUpsert {
+	u.Add(video.FieldIngestAttempt, v)
+	return u
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (u *VideoUpsert) SetOriginalFilename(v string) *VideoUpsert {
+	u.Set(video.FieldOriginalFilename, v)
+	return u
+}
+
+// UpdateOriginalFilename sets the "original_filename" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateOriginalFilename() *VideoUpsert {
+	u.SetExcluded(video.FieldOriginalFilename)
+	return u
+}
+
+// SetWidth sets the "width" field.
+func (u *VideoUpsert) SetWidth(v int) *VideoUpsert {
+	u.Set(video.FieldWidth, v)
+	return u
+}
+
+// UpdateWidth sets the "width" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateWidth() *VideoUpsert {
+	u.SetExcluded(video.FieldWidth)
+	return u
+}
+
+// AddWidth adds v to the "width" field.
+func (u *VideoUpsert) AddWidth(v int) *VideoUpsert {
+	u.Add(video.FieldWidth, v)
+	return u
+}
+
+// ClearWidth clears the value of the "width" field.
+func (u *VideoUpsert) ClearWidth() *VideoUpsert {
+	u.SetNull(video.FieldWidth)
+	return u
+}
+
+// SetHeight sets the "height" field.
+func (u *VideoUpsert) SetHeight(v int) *VideoUpsert {
+	u.Set(video.FieldHeight, v)
+	return u
+}
+
+// UpdateHeight sets the "height" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateHeight() *VideoUpsert {
+	u.SetExcluded(video.FieldHeight)
+	return u
+}
+
+// AddHeight adds v to the "height" field.
+func (u *VideoUpsert) AddHeight(v int) *VideoUpsert {
+	u.Add(video.FieldHeight, v)
+	return u
+}
+
+// ClearHeight clears the value of the "height" field.
+func (u *VideoUpsert) ClearHeight() *VideoUpsert {
+	u.SetNull(video.FieldHeight)
+	return u
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (u *VideoUpsert) SetHasAudio(v bool) *VideoUpsert {
+	u.Set(video.FieldHasAudio, v)
+	return u
+}
+
+// UpdateHasAudio sets the "has_audio" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateHasAudio() *VideoUpsert {
+	u.SetExcluded(video.FieldHasAudio)
+	return u
+}
+
+// ClearHasAudio clears the value of the "has_audio" field.
+func (u *VideoUpsert) ClearHasAudio() *VideoUpsert {
+	u.SetNull(video.FieldHasAudio)
+	return u
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (u *VideoUpsert) SetMediaInfo(v map[string]interface{}) *VideoUpsert {
+	u.Set(video.FieldMediaInfo, v)
+	return u
+}
+
+// UpdateMediaInfo sets the "media_info" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateMediaInfo() *VideoUpsert {
+	u.SetExcluded(video.FieldMediaInfo)
+	return u
+}
+
+// ClearMediaInfo clears the value of the "media_info" field.
+func (u *VideoUpsert) ClearMediaInfo() *VideoUpsert {
+	u.SetNull(video.FieldMediaInfo)
 	return u
 }
 
@@ -657,6 +1090,181 @@ func (u *VideoUpsertOne) SetStatus(v video.Status) *VideoUpsertOne {
 func (u *VideoUpsertOne) UpdateStatus() *VideoUpsertOne {
 	return u.Update(func(s *VideoUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetError sets the "error" field.
+func (u *VideoUpsertOne) SetError(v string) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetError(v)
+	})
+}
+
+// UpdateError sets the "error" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateError() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateError()
+	})
+}
+
+// ClearError clears the value of the "error" field.
+func (u *VideoUpsertOne) ClearError() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearError()
+	})
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (u *VideoUpsertOne) SetFailedStep(v string) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetFailedStep(v)
+	})
+}
+
+// UpdateFailedStep sets the "failed_step" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateFailedStep() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateFailedStep()
+	})
+}
+
+// ClearFailedStep clears the value of the "failed_step" field.
+func (u *VideoUpsertOne) ClearFailedStep() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearFailedStep()
+	})
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (u *VideoUpsertOne) SetIngestAttempt(v int) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetIngestAttempt(v)
+	})
+}
+
+// AddIngestAttempt adds v to the "ingest_attempt" field.
+func (u *VideoUpsertOne) AddIngestAttempt(v int) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.AddIngestAttempt(v)
+	})
+}
+
+// UpdateIngestAttempt sets the "ingest_attempt" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateIngestAttempt() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateIngestAttempt()
+	})
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (u *VideoUpsertOne) SetOriginalFilename(v string) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetOriginalFilename(v)
+	})
+}
+
+// UpdateOriginalFilename sets the "original_filename" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateOriginalFilename() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateOriginalFilename()
+	})
+}
+
+// SetWidth sets the "width" field.
+func (u *VideoUpsertOne) SetWidth(v int) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetWidth(v)
+	})
+}
+
+// AddWidth adds v to the "width" field.
+func (u *VideoUpsertOne) AddWidth(v int) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.AddWidth(v)
+	})
+}
+
+// UpdateWidth sets the "width" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateWidth() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateWidth()
+	})
+}
+
+// ClearWidth clears the value of the "width" field.
+func (u *VideoUpsertOne) ClearWidth() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearWidth()
+	})
+}
+
+// SetHeight sets the "height" field.
+func (u *VideoUpsertOne) SetHeight(v int) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetHeight(v)
+	})
+}
+
+// AddHeight adds v to the "height" field.
+func (u *VideoUpsertOne) AddHeight(v int) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.AddHeight(v)
+	})
+}
+
+// UpdateHeight sets the "height" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateHeight() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateHeight()
+	})
+}
+
+// ClearHeight clears the value of the "height" field.
+func (u *VideoUpsertOne) ClearHeight() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearHeight()
+	})
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (u *VideoUpsertOne) SetHasAudio(v bool) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetHasAudio(v)
+	})
+}
+
+// UpdateHasAudio sets the "has_audio" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateHasAudio() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateHasAudio()
+	})
+}
+
+// ClearHasAudio clears the value of the "has_audio" field.
+func (u *VideoUpsertOne) ClearHasAudio() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearHasAudio()
+	})
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (u *VideoUpsertOne) SetMediaInfo(v map[string]interface{}) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetMediaInfo(v)
+	})
+}
+
+// UpdateMediaInfo sets the "media_info" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateMediaInfo() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateMediaInfo()
+	})
+}
+
+// ClearMediaInfo clears the value of the "media_info" field.
+func (u *VideoUpsertOne) ClearMediaInfo() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearMediaInfo()
 	})
 }
 
@@ -1000,6 +1608,181 @@ func (u *VideoUpsertBulk) SetStatus(v video.Status) *VideoUpsertBulk {
 func (u *VideoUpsertBulk) UpdateStatus() *VideoUpsertBulk {
 	return u.Update(func(s *VideoUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetError sets the "error" field.
+func (u *VideoUpsertBulk) SetError(v string) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetError(v)
+	})
+}
+
+// UpdateError sets the "error" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateError() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateError()
+	})
+}
+
+// ClearError clears the value of the "error" field.
+func (u *VideoUpsertBulk) ClearError() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearError()
+	})
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (u *VideoUpsertBulk) SetFailedStep(v string) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetFailedStep(v)
+	})
+}
+
+// UpdateFailedStep sets the "failed_step" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateFailedStep() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateFailedStep()
+	})
+}
+
+// ClearFailedStep clears the value of the "failed_step" field.
+func (u *VideoUpsertBulk) ClearFailedStep() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearFailedStep()
+	})
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (u *VideoUpsertBulk) SetIngestAttempt(v int) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetIngestAttempt(v)
+	})
+}
+
+// AddIngestAttempt adds v to the "ingest_attempt" field.
+func (u *VideoUpsertBulk) AddIngestAttempt(v int) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.AddIngestAttempt(v)
+	})
+}
+
+// UpdateIngestAttempt sets the "ingest_attempt" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateIngestAttempt() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateIngestAttempt()
+	})
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (u *VideoUpsertBulk) SetOriginalFilename(v string) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetOriginalFilename(v)
+	})
+}
+
+// UpdateOriginalFilename sets the "original_filename" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateOriginalFilename() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateOriginalFilename()
+	})
+}
+
+// SetWidth sets the "width" field.
+func (u *VideoUpsertBulk) SetWidth(v int) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetWidth(v)
+	})
+}
+
+// AddWidth adds v to the "width" field.
+func (u *VideoUpsertBulk) AddWidth(v int) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.AddWidth(v)
+	})
+}
+
+// UpdateWidth sets the "width" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateWidth() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateWidth()
+	})
+}
+
+// ClearWidth clears the value of the "width" field.
+func (u *VideoUpsertBulk) ClearWidth() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearWidth()
+	})
+}
+
+// SetHeight sets the "height" field.
+func (u *VideoUpsertBulk) SetHeight(v int) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetHeight(v)
+	})
+}
+
+// AddHeight adds v to the "height" field.
+func (u *VideoUpsertBulk) AddHeight(v int) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.AddHeight(v)
+	})
+}
+
+// UpdateHeight sets the "height" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateHeight() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateHeight()
+	})
+}
+
+// ClearHeight clears the value of the "height" field.
+func (u *VideoUpsertBulk) ClearHeight() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearHeight()
+	})
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (u *VideoUpsertBulk) SetHasAudio(v bool) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetHasAudio(v)
+	})
+}
+
+// UpdateHasAudio sets the "has_audio" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateHasAudio() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateHasAudio()
+	})
+}
+
+// ClearHasAudio clears the value of the "has_audio" field.
+func (u *VideoUpsertBulk) ClearHasAudio() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearHasAudio()
+	})
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (u *VideoUpsertBulk) SetMediaInfo(v map[string]interface{}) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetMediaInfo(v)
+	})
+}
+
+// UpdateMediaInfo sets the "media_info" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateMediaInfo() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateMediaInfo()
+	})
+}
+
+// ClearMediaInfo clears the value of the "media_info" field.
+func (u *VideoUpsertBulk) ClearMediaInfo() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.ClearMediaInfo()
 	})
 }
 

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +14,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/user"
@@ -23,14 +28,22 @@ import (
 // VideoQuery is the builder for querying Video entities.
 type VideoQuery struct {
 	config
-	ctx           *QueryContext
-	order         []video.OrderOption
-	inters        []Interceptor
-	predicates    []predicate.Video
-	withWorkspace *WorkspaceQuery
-	withCreatedBy *UserQuery
-	loadTotal     []func(context.Context, []*Video) error
-	modifiers     []func(*sql.Selector)
+	ctx                *QueryContext
+	order              []video.OrderOption
+	inters             []Interceptor
+	predicates         []predicate.Video
+	withWorkspace      *WorkspaceQuery
+	withCreatedBy      *UserQuery
+	withSteps          *IngestStepQuery
+	withRuns           *PipelineRunQuery
+	withKeyframes      *KeyframeQuery
+	withOcrTexts       *OCRTextQuery
+	loadTotal          []func(context.Context, []*Video) error
+	modifiers          []func(*sql.Selector)
+	withNamedSteps     map[string]*IngestStepQuery
+	withNamedRuns      map[string]*PipelineRunQuery
+	withNamedKeyframes map[string]*KeyframeQuery
+	withNamedOcrTexts  map[string]*OCRTextQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -104,6 +117,94 @@ func (_q *VideoQuery) QueryCreatedBy() *UserQuery {
 			sqlgraph.From(video.Table, video.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, video.CreatedByTable, video.CreatedByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySteps chains the current query on the "steps" edge.
+func (_q *VideoQuery) QuerySteps() *IngestStepQuery {
+	query := (&IngestStepClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, selector),
+			sqlgraph.To(ingeststep.Table, ingeststep.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.StepsTable, video.StepsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryRuns chains the current query on the "runs" edge.
+func (_q *VideoQuery) QueryRuns() *PipelineRunQuery {
+	query := (&PipelineRunClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, selector),
+			sqlgraph.To(pipelinerun.Table, pipelinerun.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.RunsTable, video.RunsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryKeyframes chains the current query on the "keyframes" edge.
+func (_q *VideoQuery) QueryKeyframes() *KeyframeQuery {
+	query := (&KeyframeClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, selector),
+			sqlgraph.To(keyframe.Table, keyframe.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.KeyframesTable, video.KeyframesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryOcrTexts chains the current query on the "ocr_texts" edge.
+func (_q *VideoQuery) QueryOcrTexts() *OCRTextQuery {
+	query := (&OCRTextClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, selector),
+			sqlgraph.To(ocrtext.Table, ocrtext.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.OcrTextsTable, video.OcrTextsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -305,6 +406,10 @@ func (_q *VideoQuery) Clone() *VideoQuery {
 		predicates:    append([]predicate.Video{}, _q.predicates...),
 		withWorkspace: _q.withWorkspace.Clone(),
 		withCreatedBy: _q.withCreatedBy.Clone(),
+		withSteps:     _q.withSteps.Clone(),
+		withRuns:      _q.withRuns.Clone(),
+		withKeyframes: _q.withKeyframes.Clone(),
+		withOcrTexts:  _q.withOcrTexts.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -330,6 +435,50 @@ func (_q *VideoQuery) WithCreatedBy(opts ...func(*UserQuery)) *VideoQuery {
 		opt(query)
 	}
 	_q.withCreatedBy = query
+	return _q
+}
+
+// WithSteps tells the query-builder to eager-load the nodes that are connected to
+// the "steps" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithSteps(opts ...func(*IngestStepQuery)) *VideoQuery {
+	query := (&IngestStepClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSteps = query
+	return _q
+}
+
+// WithRuns tells the query-builder to eager-load the nodes that are connected to
+// the "runs" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithRuns(opts ...func(*PipelineRunQuery)) *VideoQuery {
+	query := (&PipelineRunClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withRuns = query
+	return _q
+}
+
+// WithKeyframes tells the query-builder to eager-load the nodes that are connected to
+// the "keyframes" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithKeyframes(opts ...func(*KeyframeQuery)) *VideoQuery {
+	query := (&KeyframeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withKeyframes = query
+	return _q
+}
+
+// WithOcrTexts tells the query-builder to eager-load the nodes that are connected to
+// the "ocr_texts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithOcrTexts(opts ...func(*OCRTextQuery)) *VideoQuery {
+	query := (&OCRTextClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withOcrTexts = query
 	return _q
 }
 
@@ -417,9 +566,13 @@ func (_q *VideoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Video,
 	var (
 		nodes       = []*Video{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [6]bool{
 			_q.withWorkspace != nil,
 			_q.withCreatedBy != nil,
+			_q.withSteps != nil,
+			_q.withRuns != nil,
+			_q.withKeyframes != nil,
+			_q.withOcrTexts != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -452,6 +605,62 @@ func (_q *VideoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Video,
 	if query := _q.withCreatedBy; query != nil {
 		if err := _q.loadCreatedBy(ctx, query, nodes, nil,
 			func(n *Video, e *User) { n.Edges.CreatedBy = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSteps; query != nil {
+		if err := _q.loadSteps(ctx, query, nodes,
+			func(n *Video) { n.Edges.Steps = []*IngestStep{} },
+			func(n *Video, e *IngestStep) { n.Edges.Steps = append(n.Edges.Steps, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withRuns; query != nil {
+		if err := _q.loadRuns(ctx, query, nodes,
+			func(n *Video) { n.Edges.Runs = []*PipelineRun{} },
+			func(n *Video, e *PipelineRun) { n.Edges.Runs = append(n.Edges.Runs, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withKeyframes; query != nil {
+		if err := _q.loadKeyframes(ctx, query, nodes,
+			func(n *Video) { n.Edges.Keyframes = []*Keyframe{} },
+			func(n *Video, e *Keyframe) { n.Edges.Keyframes = append(n.Edges.Keyframes, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withOcrTexts; query != nil {
+		if err := _q.loadOcrTexts(ctx, query, nodes,
+			func(n *Video) { n.Edges.OcrTexts = []*OCRText{} },
+			func(n *Video, e *OCRText) { n.Edges.OcrTexts = append(n.Edges.OcrTexts, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSteps {
+		if err := _q.loadSteps(ctx, query, nodes,
+			func(n *Video) { n.appendNamedSteps(name) },
+			func(n *Video, e *IngestStep) { n.appendNamedSteps(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedRuns {
+		if err := _q.loadRuns(ctx, query, nodes,
+			func(n *Video) { n.appendNamedRuns(name) },
+			func(n *Video, e *PipelineRun) { n.appendNamedRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedKeyframes {
+		if err := _q.loadKeyframes(ctx, query, nodes,
+			func(n *Video) { n.appendNamedKeyframes(name) },
+			func(n *Video, e *Keyframe) { n.appendNamedKeyframes(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedOcrTexts {
+		if err := _q.loadOcrTexts(ctx, query, nodes,
+			func(n *Video) { n.appendNamedOcrTexts(name) },
+			func(n *Video, e *OCRText) { n.appendNamedOcrTexts(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -518,6 +727,126 @@ func (_q *VideoQuery) loadCreatedBy(ctx context.Context, query *UserQuery, nodes
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *VideoQuery) loadSteps(ctx context.Context, query *IngestStepQuery, nodes []*Video, init func(*Video), assign func(*Video, *IngestStep)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Video)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(ingeststep.FieldVideoID)
+	}
+	query.Where(predicate.IngestStep(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(video.StepsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.VideoID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "video_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *VideoQuery) loadRuns(ctx context.Context, query *PipelineRunQuery, nodes []*Video, init func(*Video), assign func(*Video, *PipelineRun)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Video)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(pipelinerun.FieldVideoID)
+	}
+	query.Where(predicate.PipelineRun(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(video.RunsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.VideoID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "video_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *VideoQuery) loadKeyframes(ctx context.Context, query *KeyframeQuery, nodes []*Video, init func(*Video), assign func(*Video, *Keyframe)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Video)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(keyframe.FieldVideoID)
+	}
+	query.Where(predicate.Keyframe(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(video.KeyframesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.VideoID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "video_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *VideoQuery) loadOcrTexts(ctx context.Context, query *OCRTextQuery, nodes []*Video, init func(*Video), assign func(*Video, *OCRText)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Video)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(ocrtext.FieldVideoID)
+	}
+	query.Where(predicate.OCRText(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(video.OcrTextsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.VideoID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "video_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -638,6 +967,62 @@ func (_q *VideoQuery) ForShare(opts ...sql.LockOption) *VideoQuery {
 	_q.modifiers = append(_q.modifiers, func(s *sql.Selector) {
 		s.ForShare(opts...)
 	})
+	return _q
+}
+
+// WithNamedSteps tells the query-builder to eager-load the nodes that are connected to the "steps"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithNamedSteps(name string, opts ...func(*IngestStepQuery)) *VideoQuery {
+	query := (&IngestStepClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSteps == nil {
+		_q.withNamedSteps = make(map[string]*IngestStepQuery)
+	}
+	_q.withNamedSteps[name] = query
+	return _q
+}
+
+// WithNamedRuns tells the query-builder to eager-load the nodes that are connected to the "runs"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithNamedRuns(name string, opts ...func(*PipelineRunQuery)) *VideoQuery {
+	query := (&PipelineRunClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedRuns == nil {
+		_q.withNamedRuns = make(map[string]*PipelineRunQuery)
+	}
+	_q.withNamedRuns[name] = query
+	return _q
+}
+
+// WithNamedKeyframes tells the query-builder to eager-load the nodes that are connected to the "keyframes"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithNamedKeyframes(name string, opts ...func(*KeyframeQuery)) *VideoQuery {
+	query := (&KeyframeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedKeyframes == nil {
+		_q.withNamedKeyframes = make(map[string]*KeyframeQuery)
+	}
+	_q.withNamedKeyframes[name] = query
+	return _q
+}
+
+// WithNamedOcrTexts tells the query-builder to eager-load the nodes that are connected to the "ocr_texts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithNamedOcrTexts(name string, opts ...func(*OCRTextQuery)) *VideoQuery {
+	query := (&OCRTextClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedOcrTexts == nil {
+		_q.withNamedOcrTexts = make(map[string]*OCRTextQuery)
+	}
+	_q.withNamedOcrTexts[name] = query
 	return _q
 }
 

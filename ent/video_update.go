@@ -11,7 +11,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
+	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/video"
 )
 
@@ -59,6 +64,167 @@ func (_u *VideoUpdate) SetNillableStatus(v *video.Status) *VideoUpdate {
 	if v != nil {
 		_u.SetStatus(*v)
 	}
+	return _u
+}
+
+// SetError sets the "error" field.
+func (_u *VideoUpdate) SetError(v string) *VideoUpdate {
+	_u.mutation.SetError(v)
+	return _u
+}
+
+// SetNillableError sets the "error" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableError(v *string) *VideoUpdate {
+	if v != nil {
+		_u.SetError(*v)
+	}
+	return _u
+}
+
+// ClearError clears the value of the "error" field.
+func (_u *VideoUpdate) ClearError() *VideoUpdate {
+	_u.mutation.ClearError()
+	return _u
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (_u *VideoUpdate) SetFailedStep(v string) *VideoUpdate {
+	_u.mutation.SetFailedStep(v)
+	return _u
+}
+
+// SetNillableFailedStep sets the "failed_step" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableFailedStep(v *string) *VideoUpdate {
+	if v != nil {
+		_u.SetFailedStep(*v)
+	}
+	return _u
+}
+
+// ClearFailedStep clears the value of the "failed_step" field.
+func (_u *VideoUpdate) ClearFailedStep() *VideoUpdate {
+	_u.mutation.ClearFailedStep()
+	return _u
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (_u *VideoUpdate) SetIngestAttempt(v int) *VideoUpdate {
+	_u.mutation.ResetIngestAttempt()
+	_u.mutation.SetIngestAttempt(v)
+	return _u
+}
+
+// SetNillableIngestAttempt sets the "ingest_attempt" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableIngestAttempt(v *int) *VideoUpdate {
+	if v != nil {
+		_u.SetIngestAttempt(*v)
+	}
+	return _u
+}
+
+// AddIngestAttempt adds value to the "ingest_attempt" field.
+func (_u *VideoUpdate) AddIngestAttempt(v int) *VideoUpdate {
+	_u.mutation.AddIngestAttempt(v)
+	return _u
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (_u *VideoUpdate) SetOriginalFilename(v string) *VideoUpdate {
+	_u.mutation.SetOriginalFilename(v)
+	return _u
+}
+
+// SetNillableOriginalFilename sets the "original_filename" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableOriginalFilename(v *string) *VideoUpdate {
+	if v != nil {
+		_u.SetOriginalFilename(*v)
+	}
+	return _u
+}
+
+// SetWidth sets the "width" field.
+func (_u *VideoUpdate) SetWidth(v int) *VideoUpdate {
+	_u.mutation.ResetWidth()
+	_u.mutation.SetWidth(v)
+	return _u
+}
+
+// SetNillableWidth sets the "width" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableWidth(v *int) *VideoUpdate {
+	if v != nil {
+		_u.SetWidth(*v)
+	}
+	return _u
+}
+
+// AddWidth adds value to the "width" field.
+func (_u *VideoUpdate) AddWidth(v int) *VideoUpdate {
+	_u.mutation.AddWidth(v)
+	return _u
+}
+
+// ClearWidth clears the value of the "width" field.
+func (_u *VideoUpdate) ClearWidth() *VideoUpdate {
+	_u.mutation.ClearWidth()
+	return _u
+}
+
+// SetHeight sets the "height" field.
+func (_u *VideoUpdate) SetHeight(v int) *VideoUpdate {
+	_u.mutation.ResetHeight()
+	_u.mutation.SetHeight(v)
+	return _u
+}
+
+// SetNillableHeight sets the "height" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableHeight(v *int) *VideoUpdate {
+	if v != nil {
+		_u.SetHeight(*v)
+	}
+	return _u
+}
+
+// AddHeight adds value to the "height" field.
+func (_u *VideoUpdate) AddHeight(v int) *VideoUpdate {
+	_u.mutation.AddHeight(v)
+	return _u
+}
+
+// ClearHeight clears the value of the "height" field.
+func (_u *VideoUpdate) ClearHeight() *VideoUpdate {
+	_u.mutation.ClearHeight()
+	return _u
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (_u *VideoUpdate) SetHasAudio(v bool) *VideoUpdate {
+	_u.mutation.SetHasAudio(v)
+	return _u
+}
+
+// SetNillableHasAudio sets the "has_audio" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableHasAudio(v *bool) *VideoUpdate {
+	if v != nil {
+		_u.SetHasAudio(*v)
+	}
+	return _u
+}
+
+// ClearHasAudio clears the value of the "has_audio" field.
+func (_u *VideoUpdate) ClearHasAudio() *VideoUpdate {
+	_u.mutation.ClearHasAudio()
+	return _u
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (_u *VideoUpdate) SetMediaInfo(v map[string]interface{}) *VideoUpdate {
+	_u.mutation.SetMediaInfo(v)
+	return _u
+}
+
+// ClearMediaInfo clears the value of the "media_info" field.
+func (_u *VideoUpdate) ClearMediaInfo() *VideoUpdate {
+	_u.mutation.ClearMediaInfo()
 	return _u
 }
 
@@ -138,9 +304,153 @@ func (_u *VideoUpdate) SetNillableStorageKey(v *string) *VideoUpdate {
 	return _u
 }
 
+// AddStepIDs adds the "steps" edge to the IngestStep entity by IDs.
+func (_u *VideoUpdate) AddStepIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.AddStepIDs(ids...)
+	return _u
+}
+
+// AddSteps adds the "steps" edges to the IngestStep entity.
+func (_u *VideoUpdate) AddSteps(v ...*IngestStep) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddStepIDs(ids...)
+}
+
+// AddRunIDs adds the "runs" edge to the PipelineRun entity by IDs.
+func (_u *VideoUpdate) AddRunIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.AddRunIDs(ids...)
+	return _u
+}
+
+// AddRuns adds the "runs" edges to the PipelineRun entity.
+func (_u *VideoUpdate) AddRuns(v ...*PipelineRun) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddRunIDs(ids...)
+}
+
+// AddKeyframeIDs adds the "keyframes" edge to the Keyframe entity by IDs.
+func (_u *VideoUpdate) AddKeyframeIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.AddKeyframeIDs(ids...)
+	return _u
+}
+
+// AddKeyframes adds the "keyframes" edges to the Keyframe entity.
+func (_u *VideoUpdate) AddKeyframes(v ...*Keyframe) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddKeyframeIDs(ids...)
+}
+
+// AddOcrTextIDs adds the "ocr_texts" edge to the OCRText entity by IDs.
+func (_u *VideoUpdate) AddOcrTextIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.AddOcrTextIDs(ids...)
+	return _u
+}
+
+// AddOcrTexts adds the "ocr_texts" edges to the OCRText entity.
+func (_u *VideoUpdate) AddOcrTexts(v ...*OCRText) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddOcrTextIDs(ids...)
+}
+
 // Mutation returns the VideoMutation object of the builder.
 func (_u *VideoUpdate) Mutation() *VideoMutation {
 	return _u.mutation
+}
+
+// ClearSteps clears all "steps" edges to the IngestStep entity.
+func (_u *VideoUpdate) ClearSteps() *VideoUpdate {
+	_u.mutation.ClearSteps()
+	return _u
+}
+
+// RemoveStepIDs removes the "steps" edge to IngestStep entities by IDs.
+func (_u *VideoUpdate) RemoveStepIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.RemoveStepIDs(ids...)
+	return _u
+}
+
+// RemoveSteps removes "steps" edges to IngestStep entities.
+func (_u *VideoUpdate) RemoveSteps(v ...*IngestStep) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveStepIDs(ids...)
+}
+
+// ClearRuns clears all "runs" edges to the PipelineRun entity.
+func (_u *VideoUpdate) ClearRuns() *VideoUpdate {
+	_u.mutation.ClearRuns()
+	return _u
+}
+
+// RemoveRunIDs removes the "runs" edge to PipelineRun entities by IDs.
+func (_u *VideoUpdate) RemoveRunIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.RemoveRunIDs(ids...)
+	return _u
+}
+
+// RemoveRuns removes "runs" edges to PipelineRun entities.
+func (_u *VideoUpdate) RemoveRuns(v ...*PipelineRun) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveRunIDs(ids...)
+}
+
+// ClearKeyframes clears all "keyframes" edges to the Keyframe entity.
+func (_u *VideoUpdate) ClearKeyframes() *VideoUpdate {
+	_u.mutation.ClearKeyframes()
+	return _u
+}
+
+// RemoveKeyframeIDs removes the "keyframes" edge to Keyframe entities by IDs.
+func (_u *VideoUpdate) RemoveKeyframeIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.RemoveKeyframeIDs(ids...)
+	return _u
+}
+
+// RemoveKeyframes removes "keyframes" edges to Keyframe entities.
+func (_u *VideoUpdate) RemoveKeyframes(v ...*Keyframe) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveKeyframeIDs(ids...)
+}
+
+// ClearOcrTexts clears all "ocr_texts" edges to the OCRText entity.
+func (_u *VideoUpdate) ClearOcrTexts() *VideoUpdate {
+	_u.mutation.ClearOcrTexts()
+	return _u
+}
+
+// RemoveOcrTextIDs removes the "ocr_texts" edge to OCRText entities by IDs.
+func (_u *VideoUpdate) RemoveOcrTextIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.RemoveOcrTextIDs(ids...)
+	return _u
+}
+
+// RemoveOcrTexts removes "ocr_texts" edges to OCRText entities.
+func (_u *VideoUpdate) RemoveOcrTexts(v ...*OCRText) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveOcrTextIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -197,6 +507,11 @@ func (_u *VideoUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Video.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.OriginalFilename(); ok {
+		if err := video.OriginalFilenameValidator(v); err != nil {
+			return &ValidationError{Name: "original_filename", err: fmt.Errorf(`ent: validator failed for field "Video.original_filename": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.SizeBytes(); ok {
 		if err := video.SizeBytesValidator(v); err != nil {
 			return &ValidationError{Name: "size_bytes", err: fmt.Errorf(`ent: validator failed for field "Video.size_bytes": %w`, err)}
@@ -234,6 +549,57 @@ func (_u *VideoUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(video.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.Error(); ok {
+		_spec.SetField(video.FieldError, field.TypeString, value)
+	}
+	if _u.mutation.ErrorCleared() {
+		_spec.ClearField(video.FieldError, field.TypeString)
+	}
+	if value, ok := _u.mutation.FailedStep(); ok {
+		_spec.SetField(video.FieldFailedStep, field.TypeString, value)
+	}
+	if _u.mutation.FailedStepCleared() {
+		_spec.ClearField(video.FieldFailedStep, field.TypeString)
+	}
+	if value, ok := _u.mutation.IngestAttempt(); ok {
+		_spec.SetField(video.FieldIngestAttempt, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedIngestAttempt(); ok {
+		_spec.AddField(video.FieldIngestAttempt, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.OriginalFilename(); ok {
+		_spec.SetField(video.FieldOriginalFilename, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Width(); ok {
+		_spec.SetField(video.FieldWidth, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedWidth(); ok {
+		_spec.AddField(video.FieldWidth, field.TypeInt, value)
+	}
+	if _u.mutation.WidthCleared() {
+		_spec.ClearField(video.FieldWidth, field.TypeInt)
+	}
+	if value, ok := _u.mutation.Height(); ok {
+		_spec.SetField(video.FieldHeight, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedHeight(); ok {
+		_spec.AddField(video.FieldHeight, field.TypeInt, value)
+	}
+	if _u.mutation.HeightCleared() {
+		_spec.ClearField(video.FieldHeight, field.TypeInt)
+	}
+	if value, ok := _u.mutation.HasAudio(); ok {
+		_spec.SetField(video.FieldHasAudio, field.TypeBool, value)
+	}
+	if _u.mutation.HasAudioCleared() {
+		_spec.ClearField(video.FieldHasAudio, field.TypeBool)
+	}
+	if value, ok := _u.mutation.MediaInfo(); ok {
+		_spec.SetField(video.FieldMediaInfo, field.TypeJSON, value)
+	}
+	if _u.mutation.MediaInfoCleared() {
+		_spec.ClearField(video.FieldMediaInfo, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.SizeBytes(); ok {
 		_spec.SetField(video.FieldSizeBytes, field.TypeInt64, value)
 	}
@@ -254,6 +620,186 @@ func (_u *VideoUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.StorageKey(); ok {
 		_spec.SetField(video.FieldStorageKey, field.TypeString, value)
+	}
+	if _u.mutation.StepsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedStepsIDs(); len(nodes) > 0 && !_u.mutation.StepsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.StepsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRunsIDs(); len(nodes) > 0 && !_u.mutation.RunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RunsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.KeyframesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedKeyframesIDs(); len(nodes) > 0 && !_u.mutation.KeyframesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.KeyframesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OcrTextsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedOcrTextsIDs(); len(nodes) > 0 && !_u.mutation.OcrTextsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OcrTextsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -306,6 +852,167 @@ func (_u *VideoUpdateOne) SetNillableStatus(v *video.Status) *VideoUpdateOne {
 	if v != nil {
 		_u.SetStatus(*v)
 	}
+	return _u
+}
+
+// SetError sets the "error" field.
+func (_u *VideoUpdateOne) SetError(v string) *VideoUpdateOne {
+	_u.mutation.SetError(v)
+	return _u
+}
+
+// SetNillableError sets the "error" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableError(v *string) *VideoUpdateOne {
+	if v != nil {
+		_u.SetError(*v)
+	}
+	return _u
+}
+
+// ClearError clears the value of the "error" field.
+func (_u *VideoUpdateOne) ClearError() *VideoUpdateOne {
+	_u.mutation.ClearError()
+	return _u
+}
+
+// SetFailedStep sets the "failed_step" field.
+func (_u *VideoUpdateOne) SetFailedStep(v string) *VideoUpdateOne {
+	_u.mutation.SetFailedStep(v)
+	return _u
+}
+
+// SetNillableFailedStep sets the "failed_step" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableFailedStep(v *string) *VideoUpdateOne {
+	if v != nil {
+		_u.SetFailedStep(*v)
+	}
+	return _u
+}
+
+// ClearFailedStep clears the value of the "failed_step" field.
+func (_u *VideoUpdateOne) ClearFailedStep() *VideoUpdateOne {
+	_u.mutation.ClearFailedStep()
+	return _u
+}
+
+// SetIngestAttempt sets the "ingest_attempt" field.
+func (_u *VideoUpdateOne) SetIngestAttempt(v int) *VideoUpdateOne {
+	_u.mutation.ResetIngestAttempt()
+	_u.mutation.SetIngestAttempt(v)
+	return _u
+}
+
+// SetNillableIngestAttempt sets the "ingest_attempt" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableIngestAttempt(v *int) *VideoUpdateOne {
+	if v != nil {
+		_u.SetIngestAttempt(*v)
+	}
+	return _u
+}
+
+// AddIngestAttempt adds value to the "ingest_attempt" field.
+func (_u *VideoUpdateOne) AddIngestAttempt(v int) *VideoUpdateOne {
+	_u.mutation.AddIngestAttempt(v)
+	return _u
+}
+
+// SetOriginalFilename sets the "original_filename" field.
+func (_u *VideoUpdateOne) SetOriginalFilename(v string) *VideoUpdateOne {
+	_u.mutation.SetOriginalFilename(v)
+	return _u
+}
+
+// SetNillableOriginalFilename sets the "original_filename" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableOriginalFilename(v *string) *VideoUpdateOne {
+	if v != nil {
+		_u.SetOriginalFilename(*v)
+	}
+	return _u
+}
+
+// SetWidth sets the "width" field.
+func (_u *VideoUpdateOne) SetWidth(v int) *VideoUpdateOne {
+	_u.mutation.ResetWidth()
+	_u.mutation.SetWidth(v)
+	return _u
+}
+
+// SetNillableWidth sets the "width" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableWidth(v *int) *VideoUpdateOne {
+	if v != nil {
+		_u.SetWidth(*v)
+	}
+	return _u
+}
+
+// AddWidth adds value to the "width" field.
+func (_u *VideoUpdateOne) AddWidth(v int) *VideoUpdateOne {
+	_u.mutation.AddWidth(v)
+	return _u
+}
+
+// ClearWidth clears the value of the "width" field.
+func (_u *VideoUpdateOne) ClearWidth() *VideoUpdateOne {
+	_u.mutation.ClearWidth()
+	return _u
+}
+
+// SetHeight sets the "height" field.
+func (_u *VideoUpdateOne) SetHeight(v int) *VideoUpdateOne {
+	_u.mutation.ResetHeight()
+	_u.mutation.SetHeight(v)
+	return _u
+}
+
+// SetNillableHeight sets the "height" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableHeight(v *int) *VideoUpdateOne {
+	if v != nil {
+		_u.SetHeight(*v)
+	}
+	return _u
+}
+
+// AddHeight adds value to the "height" field.
+func (_u *VideoUpdateOne) AddHeight(v int) *VideoUpdateOne {
+	_u.mutation.AddHeight(v)
+	return _u
+}
+
+// ClearHeight clears the value of the "height" field.
+func (_u *VideoUpdateOne) ClearHeight() *VideoUpdateOne {
+	_u.mutation.ClearHeight()
+	return _u
+}
+
+// SetHasAudio sets the "has_audio" field.
+func (_u *VideoUpdateOne) SetHasAudio(v bool) *VideoUpdateOne {
+	_u.mutation.SetHasAudio(v)
+	return _u
+}
+
+// SetNillableHasAudio sets the "has_audio" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableHasAudio(v *bool) *VideoUpdateOne {
+	if v != nil {
+		_u.SetHasAudio(*v)
+	}
+	return _u
+}
+
+// ClearHasAudio clears the value of the "has_audio" field.
+func (_u *VideoUpdateOne) ClearHasAudio() *VideoUpdateOne {
+	_u.mutation.ClearHasAudio()
+	return _u
+}
+
+// SetMediaInfo sets the "media_info" field.
+func (_u *VideoUpdateOne) SetMediaInfo(v map[string]interface{}) *VideoUpdateOne {
+	_u.mutation.SetMediaInfo(v)
+	return _u
+}
+
+// ClearMediaInfo clears the value of the "media_info" field.
+func (_u *VideoUpdateOne) ClearMediaInfo() *VideoUpdateOne {
+	_u.mutation.ClearMediaInfo()
 	return _u
 }
 
@@ -385,9 +1092,153 @@ func (_u *VideoUpdateOne) SetNillableStorageKey(v *string) *VideoUpdateOne {
 	return _u
 }
 
+// AddStepIDs adds the "steps" edge to the IngestStep entity by IDs.
+func (_u *VideoUpdateOne) AddStepIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.AddStepIDs(ids...)
+	return _u
+}
+
+// AddSteps adds the "steps" edges to the IngestStep entity.
+func (_u *VideoUpdateOne) AddSteps(v ...*IngestStep) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddStepIDs(ids...)
+}
+
+// AddRunIDs adds the "runs" edge to the PipelineRun entity by IDs.
+func (_u *VideoUpdateOne) AddRunIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.AddRunIDs(ids...)
+	return _u
+}
+
+// AddRuns adds the "runs" edges to the PipelineRun entity.
+func (_u *VideoUpdateOne) AddRuns(v ...*PipelineRun) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddRunIDs(ids...)
+}
+
+// AddKeyframeIDs adds the "keyframes" edge to the Keyframe entity by IDs.
+func (_u *VideoUpdateOne) AddKeyframeIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.AddKeyframeIDs(ids...)
+	return _u
+}
+
+// AddKeyframes adds the "keyframes" edges to the Keyframe entity.
+func (_u *VideoUpdateOne) AddKeyframes(v ...*Keyframe) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddKeyframeIDs(ids...)
+}
+
+// AddOcrTextIDs adds the "ocr_texts" edge to the OCRText entity by IDs.
+func (_u *VideoUpdateOne) AddOcrTextIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.AddOcrTextIDs(ids...)
+	return _u
+}
+
+// AddOcrTexts adds the "ocr_texts" edges to the OCRText entity.
+func (_u *VideoUpdateOne) AddOcrTexts(v ...*OCRText) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddOcrTextIDs(ids...)
+}
+
 // Mutation returns the VideoMutation object of the builder.
 func (_u *VideoUpdateOne) Mutation() *VideoMutation {
 	return _u.mutation
+}
+
+// ClearSteps clears all "steps" edges to the IngestStep entity.
+func (_u *VideoUpdateOne) ClearSteps() *VideoUpdateOne {
+	_u.mutation.ClearSteps()
+	return _u
+}
+
+// RemoveStepIDs removes the "steps" edge to IngestStep entities by IDs.
+func (_u *VideoUpdateOne) RemoveStepIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.RemoveStepIDs(ids...)
+	return _u
+}
+
+// RemoveSteps removes "steps" edges to IngestStep entities.
+func (_u *VideoUpdateOne) RemoveSteps(v ...*IngestStep) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveStepIDs(ids...)
+}
+
+// ClearRuns clears all "runs" edges to the PipelineRun entity.
+func (_u *VideoUpdateOne) ClearRuns() *VideoUpdateOne {
+	_u.mutation.ClearRuns()
+	return _u
+}
+
+// RemoveRunIDs removes the "runs" edge to PipelineRun entities by IDs.
+func (_u *VideoUpdateOne) RemoveRunIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.RemoveRunIDs(ids...)
+	return _u
+}
+
+// RemoveRuns removes "runs" edges to PipelineRun entities.
+func (_u *VideoUpdateOne) RemoveRuns(v ...*PipelineRun) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveRunIDs(ids...)
+}
+
+// ClearKeyframes clears all "keyframes" edges to the Keyframe entity.
+func (_u *VideoUpdateOne) ClearKeyframes() *VideoUpdateOne {
+	_u.mutation.ClearKeyframes()
+	return _u
+}
+
+// RemoveKeyframeIDs removes the "keyframes" edge to Keyframe entities by IDs.
+func (_u *VideoUpdateOne) RemoveKeyframeIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.RemoveKeyframeIDs(ids...)
+	return _u
+}
+
+// RemoveKeyframes removes "keyframes" edges to Keyframe entities.
+func (_u *VideoUpdateOne) RemoveKeyframes(v ...*Keyframe) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveKeyframeIDs(ids...)
+}
+
+// ClearOcrTexts clears all "ocr_texts" edges to the OCRText entity.
+func (_u *VideoUpdateOne) ClearOcrTexts() *VideoUpdateOne {
+	_u.mutation.ClearOcrTexts()
+	return _u
+}
+
+// RemoveOcrTextIDs removes the "ocr_texts" edge to OCRText entities by IDs.
+func (_u *VideoUpdateOne) RemoveOcrTextIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.RemoveOcrTextIDs(ids...)
+	return _u
+}
+
+// RemoveOcrTexts removes "ocr_texts" edges to OCRText entities.
+func (_u *VideoUpdateOne) RemoveOcrTexts(v ...*OCRText) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveOcrTextIDs(ids...)
 }
 
 // Where appends a list predicates to the VideoUpdate builder.
@@ -457,6 +1308,11 @@ func (_u *VideoUpdateOne) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Video.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.OriginalFilename(); ok {
+		if err := video.OriginalFilenameValidator(v); err != nil {
+			return &ValidationError{Name: "original_filename", err: fmt.Errorf(`ent: validator failed for field "Video.original_filename": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.SizeBytes(); ok {
 		if err := video.SizeBytesValidator(v); err != nil {
 			return &ValidationError{Name: "size_bytes", err: fmt.Errorf(`ent: validator failed for field "Video.size_bytes": %w`, err)}
@@ -511,6 +1367,57 @@ func (_u *VideoUpdateOne) sqlSave(ctx context.Context) (_node *Video, err error)
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(video.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.Error(); ok {
+		_spec.SetField(video.FieldError, field.TypeString, value)
+	}
+	if _u.mutation.ErrorCleared() {
+		_spec.ClearField(video.FieldError, field.TypeString)
+	}
+	if value, ok := _u.mutation.FailedStep(); ok {
+		_spec.SetField(video.FieldFailedStep, field.TypeString, value)
+	}
+	if _u.mutation.FailedStepCleared() {
+		_spec.ClearField(video.FieldFailedStep, field.TypeString)
+	}
+	if value, ok := _u.mutation.IngestAttempt(); ok {
+		_spec.SetField(video.FieldIngestAttempt, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedIngestAttempt(); ok {
+		_spec.AddField(video.FieldIngestAttempt, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.OriginalFilename(); ok {
+		_spec.SetField(video.FieldOriginalFilename, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Width(); ok {
+		_spec.SetField(video.FieldWidth, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedWidth(); ok {
+		_spec.AddField(video.FieldWidth, field.TypeInt, value)
+	}
+	if _u.mutation.WidthCleared() {
+		_spec.ClearField(video.FieldWidth, field.TypeInt)
+	}
+	if value, ok := _u.mutation.Height(); ok {
+		_spec.SetField(video.FieldHeight, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedHeight(); ok {
+		_spec.AddField(video.FieldHeight, field.TypeInt, value)
+	}
+	if _u.mutation.HeightCleared() {
+		_spec.ClearField(video.FieldHeight, field.TypeInt)
+	}
+	if value, ok := _u.mutation.HasAudio(); ok {
+		_spec.SetField(video.FieldHasAudio, field.TypeBool, value)
+	}
+	if _u.mutation.HasAudioCleared() {
+		_spec.ClearField(video.FieldHasAudio, field.TypeBool)
+	}
+	if value, ok := _u.mutation.MediaInfo(); ok {
+		_spec.SetField(video.FieldMediaInfo, field.TypeJSON, value)
+	}
+	if _u.mutation.MediaInfoCleared() {
+		_spec.ClearField(video.FieldMediaInfo, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.SizeBytes(); ok {
 		_spec.SetField(video.FieldSizeBytes, field.TypeInt64, value)
 	}
@@ -531,6 +1438,186 @@ func (_u *VideoUpdateOne) sqlSave(ctx context.Context) (_node *Video, err error)
 	}
 	if value, ok := _u.mutation.StorageKey(); ok {
 		_spec.SetField(video.FieldStorageKey, field.TypeString, value)
+	}
+	if _u.mutation.StepsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedStepsIDs(); len(nodes) > 0 && !_u.mutation.StepsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.StepsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.StepsTable,
+			Columns: []string{video.StepsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ingeststep.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRunsIDs(); len(nodes) > 0 && !_u.mutation.RunsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RunsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.RunsTable,
+			Columns: []string{video.RunsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pipelinerun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.KeyframesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedKeyframesIDs(); len(nodes) > 0 && !_u.mutation.KeyframesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.KeyframesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.KeyframesTable,
+			Columns: []string{video.KeyframesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(keyframe.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OcrTextsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedOcrTextsIDs(); len(nodes) > 0 && !_u.mutation.OcrTextsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OcrTextsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.OcrTextsTable,
+			Columns: []string{video.OcrTextsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_node = &Video{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -28,11 +28,15 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
+// Video returns VideoResolver implementation.
+func (r *Resolver) Video() VideoResolver { return &videoResolver{r} }
+
 // Workspace returns WorkspaceResolver implementation.
 func (r *Resolver) Workspace() WorkspaceResolver { return &workspaceResolver{r} }
 
 type (
 	queryResolver     struct{ *Resolver }
 	userResolver      struct{ *Resolver }
+	videoResolver     struct{ *Resolver }
 	workspaceResolver struct{ *Resolver }
 )

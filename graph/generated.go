@@ -19,10 +19,12 @@ import (
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vindex/vindex/ent"
+	"github.com/vindex/vindex/ent/ingeststep"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/schema/role"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/graph/model"
+	"github.com/vindex/vindex/internal/ingest"
 )
 
 // region    ***************************** api!.gotpl *****************************
@@ -35,9 +37,13 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	IngestEvent() IngestEventResolver
+	Keyframe() KeyframeResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
+	Video() VideoResolver
 	Workspace() WorkspaceResolver
 }
 
@@ -83,6 +89,33 @@ type ComplexityRoot struct {
 		Token  func(childComplexity int) int
 	}
 
+	IngestEvent struct {
+		At       func(childComplexity int) int
+		Message  func(childComplexity int) int
+		Progress func(childComplexity int) int
+		Status   func(childComplexity int) int
+		Step     func(childComplexity int) int
+		VideoID  func(childComplexity int) int
+	}
+
+	IngestStep struct {
+		Attempts   func(childComplexity int) int
+		Error      func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		Message    func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Progress   func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	Keyframe struct {
+		Height      func(childComplexity int) int
+		TimeSeconds func(childComplexity int) int
+		URL         func(childComplexity int) int
+		Width       func(childComplexity int) int
+	}
+
 	Membership struct {
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -107,17 +140,26 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddMember       func(childComplexity int, input model.AddMemberInput) int
+		CancelIngest    func(childComplexity int, videoID pulid.ID) int
 		CreateAPIToken  func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateWorkspace func(childComplexity int, input model.CreateWorkspaceInput) int
+		DeleteVideo     func(childComplexity int, id pulid.ID) int
 		DeleteWorkspace func(childComplexity int, id pulid.ID) int
 		Login           func(childComplexity int, input model.LoginInput) int
 		Logout          func(childComplexity int, refreshToken string) int
 		RefreshSession  func(childComplexity int, refreshToken string) int
 		RemoveMember    func(childComplexity int, id pulid.ID) int
+		RetryIngest     func(childComplexity int, videoID pulid.ID) int
 		RevokeAPIToken  func(childComplexity int, id pulid.ID) int
 		Signup          func(childComplexity int, input model.SignupInput) int
 		UpdateMember    func(childComplexity int, input model.UpdateMemberInput) int
 		UpdateWorkspace func(childComplexity int, input model.UpdateWorkspaceInput) int
+		UploadVideo     func(childComplexity int, input model.UploadVideoInput) int
+	}
+
+	OCRText struct {
+		Text        func(childComplexity int) int
+		TimeSeconds func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -131,7 +173,13 @@ type ComplexityRoot struct {
 		Me        func(childComplexity int) int
 		Node      func(childComplexity int, id pulid.ID) int
 		Nodes     func(childComplexity int, ids []pulid.ID) int
+		Video     func(childComplexity int, id pulid.ID) int
 		Workspace func(childComplexity int, id pulid.ID) int
+	}
+
+	Subscription struct {
+		IngestProgress  func(childComplexity int, videoID pulid.ID) int
+		WorkspaceEvents func(childComplexity int, workspaceID pulid.ID) int
 	}
 
 	User struct {
@@ -144,17 +192,28 @@ type ComplexityRoot struct {
 	}
 
 	Video struct {
-		ContentType     func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		CreatedBy       func(childComplexity int) int
-		DurationSeconds func(childComplexity int) int
-		ID              func(childComplexity int) int
-		SizeBytes       func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Title           func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
-		Workspace       func(childComplexity int) int
-		WorkspaceID     func(childComplexity int) int
+		ContentType      func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		CreatedBy        func(childComplexity int) int
+		DurationSeconds  func(childComplexity int) int
+		Error            func(childComplexity int) int
+		FailedStep       func(childComplexity int) int
+		HasAudio         func(childComplexity int) int
+		Height           func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Keyframes        func(childComplexity int) int
+		Ocr              func(childComplexity int) int
+		OriginalFilename func(childComplexity int) int
+		SizeBytes        func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Steps            func(childComplexity int) int
+		ThumbnailURL     func(childComplexity int) int
+		Title            func(childComplexity int) int
+		URL              func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Width            func(childComplexity int) int
+		Workspace        func(childComplexity int) int
+		WorkspaceID      func(childComplexity int) int
 	}
 
 	VideoConnection struct {
@@ -185,6 +244,13 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type IngestEventResolver interface {
+	Step(ctx context.Context, obj *ingest.Event) (*string, error)
+	Status(ctx context.Context, obj *ingest.Event) (ingeststep.Status, error)
+}
+type KeyframeResolver interface {
+	URL(ctx context.Context, obj *ent.Keyframe) (string, error)
+}
 type MutationResolver interface {
 	Signup(ctx context.Context, input model.SignupInput) (*model.AuthPayload, error)
 	Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error)
@@ -198,15 +264,31 @@ type MutationResolver interface {
 	RemoveMember(ctx context.Context, id pulid.ID) (bool, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, id pulid.ID) (*ent.APIToken, error)
+	UploadVideo(ctx context.Context, input model.UploadVideoInput) (*ent.Video, error)
+	RetryIngest(ctx context.Context, videoID pulid.ID) (*ent.Video, error)
+	CancelIngest(ctx context.Context, videoID pulid.ID) (*ent.Video, error)
+	DeleteVideo(ctx context.Context, id pulid.ID) (bool, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder, error)
+	Video(ctx context.Context, id pulid.ID) (*ent.Video, error)
 	Me(ctx context.Context) (*ent.User, error)
 	Workspace(ctx context.Context, id pulid.ID) (*ent.Workspace, error)
 }
+type SubscriptionResolver interface {
+	IngestProgress(ctx context.Context, videoID pulid.ID) (<-chan *ingest.Event, error)
+	WorkspaceEvents(ctx context.Context, workspaceID pulid.ID) (<-chan *ingest.Event, error)
+}
 type UserResolver interface {
 	Workspaces(ctx context.Context, obj *ent.User) ([]*ent.Workspace, error)
+}
+type VideoResolver interface {
+	Steps(ctx context.Context, obj *ent.Video) ([]*ent.IngestStep, error)
+	Keyframes(ctx context.Context, obj *ent.Video) ([]*ent.Keyframe, error)
+	Ocr(ctx context.Context, obj *ent.Video) ([]*ent.OCRText, error)
+	URL(ctx context.Context, obj *ent.Video) (string, error)
+	ThumbnailURL(ctx context.Context, obj *ent.Video) (*string, error)
 }
 type WorkspaceResolver interface {
 	Role(ctx context.Context, obj *ent.Workspace) (role.Role, error)
@@ -373,6 +455,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateAPITokenPayload.Token(childComplexity), true
 
+	case "IngestEvent.at":
+		if e.ComplexityRoot.IngestEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestEvent.At(childComplexity), true
+	case "IngestEvent.message":
+		if e.ComplexityRoot.IngestEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestEvent.Message(childComplexity), true
+	case "IngestEvent.progress":
+		if e.ComplexityRoot.IngestEvent.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestEvent.Progress(childComplexity), true
+	case "IngestEvent.status":
+		if e.ComplexityRoot.IngestEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestEvent.Status(childComplexity), true
+	case "IngestEvent.step":
+		if e.ComplexityRoot.IngestEvent.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestEvent.Step(childComplexity), true
+	case "IngestEvent.videoId":
+		if e.ComplexityRoot.IngestEvent.VideoID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestEvent.VideoID(childComplexity), true
+
+	case "IngestStep.attempts":
+		if e.ComplexityRoot.IngestStep.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.Attempts(childComplexity), true
+	case "IngestStep.error":
+		if e.ComplexityRoot.IngestStep.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.Error(childComplexity), true
+	case "IngestStep.finishedAt":
+		if e.ComplexityRoot.IngestStep.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.FinishedAt(childComplexity), true
+	case "IngestStep.message":
+		if e.ComplexityRoot.IngestStep.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.Message(childComplexity), true
+	case "IngestStep.name":
+		if e.ComplexityRoot.IngestStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.Name(childComplexity), true
+	case "IngestStep.progress":
+		if e.ComplexityRoot.IngestStep.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.Progress(childComplexity), true
+	case "IngestStep.startedAt":
+		if e.ComplexityRoot.IngestStep.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.StartedAt(childComplexity), true
+	case "IngestStep.status":
+		if e.ComplexityRoot.IngestStep.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestStep.Status(childComplexity), true
+
+	case "Keyframe.height":
+		if e.ComplexityRoot.Keyframe.Height == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Keyframe.Height(childComplexity), true
+	case "Keyframe.time":
+		if e.ComplexityRoot.Keyframe.TimeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Keyframe.TimeSeconds(childComplexity), true
+	case "Keyframe.url":
+		if e.ComplexityRoot.Keyframe.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Keyframe.URL(childComplexity), true
+	case "Keyframe.width":
+		if e.ComplexityRoot.Keyframe.Width == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Keyframe.Width(childComplexity), true
+
 	case "Membership.createdAt":
 		if e.ComplexityRoot.Membership.CreatedAt == nil {
 			break
@@ -465,6 +658,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMember(childComplexity, args["input"].(model.AddMemberInput)), true
+	case "Mutation.cancelIngest":
+		if e.ComplexityRoot.Mutation.CancelIngest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelIngest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelIngest(childComplexity, args["videoId"].(pulid.ID)), true
 	case "Mutation.createAPIToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -487,6 +691,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWorkspace(childComplexity, args["input"].(model.CreateWorkspaceInput)), true
+	case "Mutation.deleteVideo":
+		if e.ComplexityRoot.Mutation.DeleteVideo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteVideo_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteVideo(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.deleteWorkspace":
 		if e.ComplexityRoot.Mutation.DeleteWorkspace == nil {
 			break
@@ -542,6 +757,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveMember(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.retryIngest":
+		if e.ComplexityRoot.Mutation.RetryIngest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryIngest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryIngest(childComplexity, args["videoId"].(pulid.ID)), true
 	case "Mutation.revokeAPIToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -586,6 +812,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateWorkspace(childComplexity, args["input"].(model.UpdateWorkspaceInput)), true
+	case "Mutation.uploadVideo":
+		if e.ComplexityRoot.Mutation.UploadVideo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadVideo_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadVideo(childComplexity, args["input"].(model.UploadVideoInput)), true
+
+	case "OCRText.text":
+		if e.ComplexityRoot.OCRText.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OCRText.Text(childComplexity), true
+	case "OCRText.time":
+		if e.ComplexityRoot.OCRText.TimeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OCRText.TimeSeconds(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -640,6 +890,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]pulid.ID)), true
+	case "Query.video":
+		if e.ComplexityRoot.Query.Video == nil {
+			break
+		}
+
+		args, err := ec.field_Query_video_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Video(childComplexity, args["id"].(pulid.ID)), true
 	case "Query.workspace":
 		if e.ComplexityRoot.Query.Workspace == nil {
 			break
@@ -651,6 +912,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Workspace(childComplexity, args["id"].(pulid.ID)), true
+
+	case "Subscription.ingestProgress":
+		if e.ComplexityRoot.Subscription.IngestProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_ingestProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.IngestProgress(childComplexity, args["videoId"].(pulid.ID)), true
+	case "Subscription.workspaceEvents":
+		if e.ComplexityRoot.Subscription.WorkspaceEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_workspaceEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.WorkspaceEvents(childComplexity, args["workspaceId"].(pulid.ID)), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -713,12 +997,54 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Video.DurationSeconds(childComplexity), true
+	case "Video.error":
+		if e.ComplexityRoot.Video.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Error(childComplexity), true
+	case "Video.failedStep":
+		if e.ComplexityRoot.Video.FailedStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.FailedStep(childComplexity), true
+	case "Video.hasAudio":
+		if e.ComplexityRoot.Video.HasAudio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.HasAudio(childComplexity), true
+	case "Video.height":
+		if e.ComplexityRoot.Video.Height == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Height(childComplexity), true
 	case "Video.id":
 		if e.ComplexityRoot.Video.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Video.ID(childComplexity), true
+	case "Video.keyframes":
+		if e.ComplexityRoot.Video.Keyframes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Keyframes(childComplexity), true
+	case "Video.ocr":
+		if e.ComplexityRoot.Video.Ocr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Ocr(childComplexity), true
+	case "Video.originalFilename":
+		if e.ComplexityRoot.Video.OriginalFilename == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.OriginalFilename(childComplexity), true
 	case "Video.sizeBytes":
 		if e.ComplexityRoot.Video.SizeBytes == nil {
 			break
@@ -731,18 +1057,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Video.Status(childComplexity), true
+	case "Video.steps":
+		if e.ComplexityRoot.Video.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Steps(childComplexity), true
+	case "Video.thumbnailUrl":
+		if e.ComplexityRoot.Video.ThumbnailURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.ThumbnailURL(childComplexity), true
 	case "Video.title":
 		if e.ComplexityRoot.Video.Title == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Video.Title(childComplexity), true
+	case "Video.url":
+		if e.ComplexityRoot.Video.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.URL(childComplexity), true
 	case "Video.updatedAt":
 		if e.ComplexityRoot.Video.UpdatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Video.UpdatedAt(childComplexity), true
+	case "Video.width":
+		if e.ComplexityRoot.Video.Width == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Width(childComplexity), true
 	case "Video.workspace":
 		if e.ComplexityRoot.Video.Workspace == nil {
 			break
@@ -876,6 +1226,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SignupInput", ec.unmarshalInputSignupInput),
 			graphql.NewInputUnmarshaler("UpdateMemberInput", ec.unmarshalInputUpdateMemberInput),
 			graphql.NewInputUnmarshaler("UpdateWorkspaceInput", ec.unmarshalInputUpdateWorkspaceInput),
+			graphql.NewInputUnmarshaler("UploadVideoInput", ec.unmarshalInputUploadVideoInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("VideoOrder", ec.unmarshalInputVideoOrder),
 			graphql.NewInputUnmarshaler("WorkspaceOrder", ec.unmarshalInputWorkspaceOrder),
@@ -929,6 +1280,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -954,7 +1322,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/ent.graphql" "schema/vindex.graphql"
+//go:embed "schema/ent.graphql" "schema/ingest.graphql" "schema/vindex.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -967,6 +1335,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/ent.graphql", Input: sourceData("schema/ent.graphql"), BuiltIn: false},
+	{Name: "schema/ingest.graphql", Input: sourceData("schema/ingest.graphql"), BuiltIn: false},
 	{Name: "schema/vindex.graphql", Input: sourceData("schema/vindex.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1051,6 +1420,60 @@ func (ec *executionContext) childFields_CreateAPITokenPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type CreateAPITokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_IngestEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "videoId":
+		return ec.fieldContext_IngestEvent_videoId(ctx, field)
+	case "step":
+		return ec.fieldContext_IngestEvent_step(ctx, field)
+	case "status":
+		return ec.fieldContext_IngestEvent_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_IngestEvent_progress(ctx, field)
+	case "message":
+		return ec.fieldContext_IngestEvent_message(ctx, field)
+	case "at":
+		return ec.fieldContext_IngestEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_IngestStep_name(ctx, field)
+	case "status":
+		return ec.fieldContext_IngestStep_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_IngestStep_progress(ctx, field)
+	case "attempts":
+		return ec.fieldContext_IngestStep_attempts(ctx, field)
+	case "error":
+		return ec.fieldContext_IngestStep_error(ctx, field)
+	case "message":
+		return ec.fieldContext_IngestStep_message(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_IngestStep_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_IngestStep_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestStep", field.Name)
+}
+
+func (ec *executionContext) childFields_Keyframe(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "time":
+		return ec.fieldContext_Keyframe_time(ctx, field)
+	case "url":
+		return ec.fieldContext_Keyframe_url(ctx, field)
+	case "width":
+		return ec.fieldContext_Keyframe_width(ctx, field)
+	case "height":
+		return ec.fieldContext_Keyframe_height(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Keyframe", field.Name)
+}
+
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1093,6 +1516,16 @@ func (ec *executionContext) childFields_MembershipEdge(ctx context.Context, fiel
 		return ec.fieldContext_MembershipEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MembershipEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OCRText(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "time":
+		return ec.fieldContext_OCRText_time(ctx, field)
+	case "text":
+		return ec.fieldContext_OCRText_text(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OCRText", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1141,6 +1574,18 @@ func (ec *executionContext) childFields_Video(ctx context.Context, field graphql
 		return ec.fieldContext_Video_title(ctx, field)
 	case "status":
 		return ec.fieldContext_Video_status(ctx, field)
+	case "error":
+		return ec.fieldContext_Video_error(ctx, field)
+	case "failedStep":
+		return ec.fieldContext_Video_failedStep(ctx, field)
+	case "originalFilename":
+		return ec.fieldContext_Video_originalFilename(ctx, field)
+	case "width":
+		return ec.fieldContext_Video_width(ctx, field)
+	case "height":
+		return ec.fieldContext_Video_height(ctx, field)
+	case "hasAudio":
+		return ec.fieldContext_Video_hasAudio(ctx, field)
 	case "sizeBytes":
 		return ec.fieldContext_Video_sizeBytes(ctx, field)
 	case "contentType":
@@ -1151,6 +1596,16 @@ func (ec *executionContext) childFields_Video(ctx context.Context, field graphql
 		return ec.fieldContext_Video_workspace(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_Video_createdBy(ctx, field)
+	case "steps":
+		return ec.fieldContext_Video_steps(ctx, field)
+	case "keyframes":
+		return ec.fieldContext_Video_keyframes(ctx, field)
+	case "ocr":
+		return ec.fieldContext_Video_ocr(ctx, field)
+	case "url":
+		return ec.fieldContext_Video_url(ctx, field)
+	case "thumbnailUrl":
+		return ec.fieldContext_Video_thumbnailUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Video", field.Name)
 }
@@ -1331,6 +1786,20 @@ func (ec *executionContext) field_Mutation_addMember_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelIngest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "videoId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["videoId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1356,6 +1825,20 @@ func (ec *executionContext) field_Mutation_createWorkspace_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteVideo_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -1429,6 +1912,20 @@ func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryIngest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "videoId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["videoId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeAPIToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1485,6 +1982,20 @@ func (ec *executionContext) field_Mutation_updateWorkspace_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_uploadVideo_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UploadVideoInput, error) {
+			return ec.unmarshalNUploadVideoInput2githubᚗcomᚋvindexᚋvindexᚋgraphᚋmodelᚐUploadVideoInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1527,6 +2038,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_video_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_workspace_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1538,6 +2063,34 @@ func (ec *executionContext) field_Query_workspace_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_ingestProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "videoId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["videoId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_workspaceEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "workspaceId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["workspaceId"] = arg0
 	return args, nil
 }
 
@@ -2343,6 +2896,420 @@ func (ec *executionContext) _CreateAPITokenPayload_secret(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_CreateAPITokenPayload_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CreateAPITokenPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestEvent_videoId(ctx context.Context, field graphql.CollectedField, obj *ingest.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestEvent_videoId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VideoID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestEvent_videoId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IngestEvent_step(ctx context.Context, field graphql.CollectedField, obj *ingest.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestEvent_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IngestEvent().Step(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestEvent_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _IngestEvent_status(ctx context.Context, field graphql.CollectedField, obj *ingest.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IngestEvent().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ingeststep.Status) graphql.Marshaler {
+			return ec.marshalNIngestStatus2githubᚗcomᚋvindexᚋvindexᚋentᚋingeststepᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestEvent", field, true, true, "IngestStatus")
+}
+
+func (ec *executionContext) _IngestEvent_progress(ctx context.Context, field graphql.CollectedField, obj *ingest.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestEvent_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestEvent_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestEvent", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IngestEvent_message(ctx context.Context, field graphql.CollectedField, obj *ingest.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestEvent_at(ctx context.Context, field graphql.CollectedField, obj *ingest.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IngestStep_name(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestStep_status(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ingeststep.Status) graphql.Marshaler {
+			return ec.marshalNIngestStatus2githubᚗcomᚋvindexᚋvindexᚋentᚋingeststepᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "IngestStatus")
+}
+
+func (ec *executionContext) _IngestStep_progress(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IngestStep_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestStep_error(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestStep_message(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestStep_startedAt(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IngestStep_finishedAt(ctx context.Context, field graphql.CollectedField, obj *ent.IngestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestStep_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestStep_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Keyframe_time(ctx context.Context, field graphql.CollectedField, obj *ent.Keyframe) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Keyframe_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Keyframe_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Keyframe", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Keyframe_url(ctx context.Context, field graphql.CollectedField, obj *ent.Keyframe) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Keyframe_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Keyframe().URL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Keyframe_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Keyframe", field, true, true, "String")
+}
+
+func (ec *executionContext) _Keyframe_width(ctx context.Context, field graphql.CollectedField, obj *ent.Keyframe) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Keyframe_width(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Width, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Keyframe_width(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Keyframe", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Keyframe_height(ctx context.Context, field graphql.CollectedField, obj *ent.Keyframe) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Keyframe_height(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Height, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Keyframe_height(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Keyframe", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Membership_id(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
@@ -3217,6 +4184,228 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIToken(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_uploadVideo(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadVideo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadVideo(ctx, fc.Args["input"].(model.UploadVideoInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Video) graphql.Marshaler {
+			return ec.marshalNVideo2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadVideo(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Video(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadVideo_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryIngest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryIngest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryIngest(ctx, fc.Args["videoId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Video) graphql.Marshaler {
+			return ec.marshalNVideo2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryIngest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Video(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryIngest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelIngest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelIngest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelIngest(ctx, fc.Args["videoId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Video) graphql.Marshaler {
+			return ec.marshalNVideo2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelIngest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Video(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelIngest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteVideo(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteVideo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteVideo(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteVideo(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteVideo_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OCRText_time(ctx context.Context, field graphql.CollectedField, obj *ent.OCRText) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OCRText_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OCRText_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OCRText", field, false, false, "Float")
+}
+
+func (ec *executionContext) _OCRText_text(ctx context.Context, field graphql.CollectedField, obj *ent.OCRText) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OCRText_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OCRText_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OCRText", field, false, false, "String")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[pulid.ID]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3397,6 +4586,50 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_video(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_video(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Video(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Video) graphql.Marshaler {
+			return ec.marshalOVideo2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_video(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Video(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_video_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3545,6 +4778,94 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_ingestProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_ingestProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().IngestProgress(ctx, fc.Args["videoId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ingest.Event) graphql.Marshaler {
+			return ec.marshalNIngestEvent2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_ingestProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_ingestProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_workspaceEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_workspaceEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().WorkspaceEvents(ctx, fc.Args["workspaceId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ingest.Event) graphql.Marshaler {
+			return ec.marshalNIngestEvent2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_workspaceEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_workspaceEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3834,6 +5155,144 @@ func (ec *executionContext) fieldContext_Video_status(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Video", field, false, false, "VideoStatus")
 }
 
+func (ec *executionContext) _Video_error(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, false, false, "String")
+}
+
+func (ec *executionContext) _Video_failedStep(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_failedStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedStep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_failedStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, false, false, "String")
+}
+
+func (ec *executionContext) _Video_originalFilename(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_originalFilename(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OriginalFilename, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Video_originalFilename(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, false, false, "String")
+}
+
+func (ec *executionContext) _Video_width(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_width(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Width, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_width(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Video_height(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_height(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Height, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_height(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Video_hasAudio(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_hasAudio(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasAudio, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_hasAudio(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Video_sizeBytes(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3965,6 +5424,148 @@ func (ec *executionContext) fieldContext_Video_createdBy(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Video_steps(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().Steps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.IngestStep) graphql.Marshaler {
+			return ec.marshalNIngestStep2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐIngestStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Video_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Video",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Video_keyframes(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_keyframes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().Keyframes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Keyframe) graphql.Marshaler {
+			return ec.marshalNKeyframe2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐKeyframeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Video_keyframes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Video",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Keyframe(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Video_ocr(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_ocr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().Ocr(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.OCRText) graphql.Marshaler {
+			return ec.marshalNOCRText2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐOCRTextᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Video_ocr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Video",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OCRText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Video_url(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().URL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Video_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, true, true, "String")
+}
+
+func (ec *executionContext) _Video_thumbnailUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_thumbnailUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().ThumbnailURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_thumbnailUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Video", field, true, true, "String")
 }
 
 func (ec *executionContext) _VideoConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.VideoConnection) (ret graphql.Marshaler) {
@@ -5922,6 +7523,62 @@ func UnmarshalUpdateWorkspaceInput(ctx context.Context, raw any) (model.UpdateWo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUploadVideoInput(ctx context.Context, obj any) (model.UploadVideoInput, error) {
+	var it model.UploadVideoInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workspaceId", "file", "title"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workspaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workspaceId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkspaceID = data
+		case "file":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
+			data, err := ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.File = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUploadVideoInput unmarshals raw into the UploadVideoInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUploadVideoInput(ctx context.Context, raw any) (model.UploadVideoInput, error) {
+	var out model.UploadVideoInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UploadVideoInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any) (ent.UserOrder, error) {
 	var it ent.UserOrder
 	if obj == nil {
@@ -6384,6 +8041,183 @@ func (ec *executionContext) _CreateAPITokenPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var ingestEventImplementors = []string{"IngestEvent"}
+
+func (ec *executionContext) _IngestEvent(ctx context.Context, sel ast.SelectionSet, obj *ingest.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestEvent")
+		case "videoId":
+			out.Values[i] = ec._IngestEvent_videoId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "step":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IngestEvent_step(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IngestEvent_status(ctx, field, obj)
+				})
+		case "progress":
+			out.Values[i] = ec._IngestEvent_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._IngestEvent_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._IngestEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ingestStepImplementors = []string{"IngestStep"}
+
+func (ec *executionContext) _IngestStep(ctx context.Context, sel ast.SelectionSet, obj *ent.IngestStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestStep")
+		case "name":
+			out.Values[i] = ec._IngestStep_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._IngestStep_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._IngestStep_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._IngestStep_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._IngestStep_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._IngestStep_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._IngestStep_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._IngestStep_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var keyframeImplementors = []string{"Keyframe"}
+
+func (ec *executionContext) _Keyframe(ctx context.Context, sel ast.SelectionSet, obj *ent.Keyframe) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, keyframeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Keyframe")
+		case "time":
+			out.Values[i] = ec._Keyframe_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "url":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Keyframe_url(ctx, field, obj)
+				})
+		case "width":
+			out.Values[i] = ec._Keyframe_width(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "height":
+			out.Values[i] = ec._Keyframe_height(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var membershipImplementors = []string{"Membership", "Node"}
 
 func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSet, obj *ent.Membership) graphql.Marshaler {
@@ -6638,6 +8472,72 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "uploadVideo":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadVideo(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryIngest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryIngest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelIngest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelIngest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteVideo":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteVideo(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var oCRTextImplementors = []string{"OCRText"}
+
+func (ec *executionContext) _OCRText(ctx context.Context, sel ast.SelectionSet, obj *ent.OCRText) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oCRTextImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OCRText")
+		case "time":
+			out.Values[i] = ec._OCRText_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._OCRText_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6734,6 +8634,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
 				})
+		case "video":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_video(ctx, field)
+				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -6775,6 +8681,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "ingestProgress":
+		return ec._Subscription_ingestProgress(ctx, fields[0])
+	case "workspaceEvents":
+		return ec._Subscription_workspaceEvents(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var userImplementors = []string{"User", "Node"}
@@ -6877,6 +8805,36 @@ func (ec *executionContext) _Video(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "error":
+			out.Values[i] = ec._Video_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failedStep":
+			out.Values[i] = ec._Video_failedStep(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "originalFilename":
+			out.Values[i] = ec._Video_originalFilename(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "width":
+			out.Values[i] = ec._Video_width(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "height":
+			out.Values[i] = ec._Video_height(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hasAudio":
+			out.Values[i] = ec._Video_hasAudio(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "sizeBytes":
 			out.Values[i] = ec._Video_sizeBytes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6903,6 +8861,36 @@ func (ec *executionContext) _Video(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Video_createdBy(ctx, field, obj)
+				})
+		case "steps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_steps(ctx, field, obj)
+				})
+		case "keyframes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_keyframes(ctx, field, obj)
+				})
+		case "ocr":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_ocr(ctx, field, obj)
+				})
+		case "url":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_url(ctx, field, obj)
+				})
+		case "thumbnailUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_thumbnailUrl(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7526,6 +9514,20 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx context.Context, v any) (pulid.ID, error) {
 	var res pulid.ID
 	err := res.UnmarshalGQL(v)
@@ -7565,6 +9567,48 @@ func (ec *executionContext) marshalNID2ᚕgithubᚗcomᚋvindexᚋvindexᚋent�
 	return ret
 }
 
+func (ec *executionContext) marshalNIngestEvent2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐEvent(ctx context.Context, sel ast.SelectionSet, v *ingest.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IngestEvent!")
+		return graphql.Null
+	}
+	return ec._IngestEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIngestStatus2githubᚗcomᚋvindexᚋvindexᚋentᚋingeststepᚐStatus(ctx context.Context, v any) (ingeststep.Status, error) {
+	var res ingeststep.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIngestStatus2githubᚗcomᚋvindexᚋvindexᚋentᚋingeststepᚐStatus(ctx context.Context, sel ast.SelectionSet, v ingeststep.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNIngestStep2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐIngestStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.IngestStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIngestStep2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐIngestStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIngestStep2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐIngestStep(ctx context.Context, sel ast.SelectionSet, v *ent.IngestStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IngestStep!")
+		return graphql.Null
+	}
+	return ec._IngestStep(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7591,6 +9635,30 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNKeyframe2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐKeyframeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Keyframe) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKeyframe2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐKeyframe(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNKeyframe2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐKeyframe(ctx context.Context, sel ast.SelectionSet, v *ent.Keyframe) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Keyframe!")
+		return graphql.Null
+	}
+	return ec._Keyframe(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋvindexᚋvindexᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
@@ -7636,6 +9704,30 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋvindexᚋvindexᚋent
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOCRText2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐOCRTextᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.OCRText) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOCRText2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐOCRText(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOCRText2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐOCRText(ctx context.Context, sel ast.SelectionSet, v *ent.OCRText) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OCRText!")
+		return graphql.Null
+	}
+	return ec._OCRText(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx context.Context, v any) (entgql.OrderDirection, error) {
@@ -7745,6 +9837,25 @@ func (ec *executionContext) unmarshalNUpdateWorkspaceInput2githubᚗcomᚋvindex
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNUploadVideoInput2githubᚗcomᚋvindexᚋvindexᚋgraphᚋmodelᚐUploadVideoInput(ctx context.Context, v any) (model.UploadVideoInput, error) {
+	res, err := ec.unmarshalInputUploadVideoInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "User!")
@@ -7765,6 +9876,14 @@ func (ec *executionContext) marshalNUserOrderField2ᚖgithubᚗcomᚋvindexᚋvi
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNVideo2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideo(ctx context.Context, sel ast.SelectionSet, v *ent.Video) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Video!")
+		return graphql.Null
+	}
+	return ec._Video(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNVideoConnection2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideoConnection(ctx context.Context, sel ast.SelectionSet, v *ent.VideoConnection) graphql.Marshaler {
@@ -8135,6 +10254,18 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋvindexᚋvindexᚋentᚐ
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

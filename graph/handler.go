@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -28,6 +29,7 @@ type Limits struct {
 	MaxComplexity int   // gqlgen's field count, connections weighted by page size
 	MaxTokens     int   // lexer tokens in the document
 	MaxBodyBytes  int64 // request body of a JSON POST
+	MaxUpload     int64 // a multipart request (uploads)
 }
 
 // HeaderAuthenticator authenticates an Authorization header value; the
@@ -76,6 +78,8 @@ func NewHandler(r *Resolver, auth HeaderAuthenticator, limits Limits, log *slog.
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	// Files over 32 MiB are spooled to a temporary file, never kept in memory.
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: limits.MaxUpload, MaxMemory: 32 << 20})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
@@ -87,7 +91,9 @@ func NewHandler(r *Resolver, auth HeaderAuthenticator, limits Limits, log *slog.
 	srv.AroundFields(limitPageSize)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		req.Body = http.MaxBytesReader(w, req.Body, limits.MaxBodyBytes)
+		if !strings.HasPrefix(req.Header.Get("Content-Type"), "multipart/") {
+			req.Body = http.MaxBytesReader(w, req.Body, limits.MaxBodyBytes)
+		}
 		srv.ServeHTTP(w, req)
 	})
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"github.com/vindex/vindex/ent"
 	"github.com/vindex/vindex/internal/auth"
+	"github.com/vindex/vindex/internal/ingest"
 	"github.com/vindex/vindex/internal/workspace"
 )
 
@@ -11,4 +12,7 @@ type Resolver struct {
 	DB           *ent.Client
 	Auth         *auth.Service
 	WorkspaceSvc *workspace.Service
+	Ingest       *ingest.Service
+	Events       *ingest.Hub
+	Media        *ingest.URLSigner
 }

@@ -21,6 +21,30 @@ func (f APITokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APITokenMutation", m)
 }
 
+// The IngestStepFunc type is an adapter to allow the use of ordinary
+// function as IngestStep mutator.
+type IngestStepFunc func(context.Context, *ent.IngestStepMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f IngestStepFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.IngestStepMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IngestStepMutation", m)
+}
+
+// The KeyframeFunc type is an adapter to allow the use of ordinary
+// function as Keyframe mutator.
+type KeyframeFunc func(context.Context, *ent.KeyframeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f KeyframeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.KeyframeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.KeyframeMutation", m)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary
 // function as Membership mutator.
 type MembershipFunc func(context.Context, *ent.MembershipMutation) (ent.Value, error)
@@ -31,6 +55,30 @@ func (f MembershipFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MembershipMutation", m)
+}
+
+// The OCRTextFunc type is an adapter to allow the use of ordinary
+// function as OCRText mutator.
+type OCRTextFunc func(context.Context, *ent.OCRTextMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OCRTextFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OCRTextMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OCRTextMutation", m)
+}
+
+// The PipelineRunFunc type is an adapter to allow the use of ordinary
+// function as PipelineRun mutator.
+type PipelineRunFunc func(context.Context, *ent.PipelineRunMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PipelineRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PipelineRunMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PipelineRunMutation", m)
 }
 
 // The RefreshTokenFunc type is an adapter to allow the use of ordinary

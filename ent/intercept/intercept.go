@@ -9,7 +9,11 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/vindex/vindex/ent"
 	"github.com/vindex/vindex/ent/apitoken"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
 	"github.com/vindex/vindex/ent/membership"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/refreshtoken"
 	"github.com/vindex/vindex/ent/user"
@@ -100,6 +104,60 @@ func (f TraverseAPIToken) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.APITokenQuery", q)
 }
 
+// The IngestStepFunc type is an adapter to allow the use of ordinary function as a Querier.
+type IngestStepFunc func(context.Context, *ent.IngestStepQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f IngestStepFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.IngestStepQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.IngestStepQuery", q)
+}
+
+// The TraverseIngestStep type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseIngestStep func(context.Context, *ent.IngestStepQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseIngestStep) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseIngestStep) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IngestStepQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.IngestStepQuery", q)
+}
+
+// The KeyframeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type KeyframeFunc func(context.Context, *ent.KeyframeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f KeyframeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.KeyframeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.KeyframeQuery", q)
+}
+
+// The TraverseKeyframe type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseKeyframe func(context.Context, *ent.KeyframeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseKeyframe) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseKeyframe) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.KeyframeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.KeyframeQuery", q)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MembershipFunc func(context.Context, *ent.MembershipQuery) (ent.Value, error)
 
@@ -125,6 +183,60 @@ func (f TraverseMembership) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.MembershipQuery", q)
+}
+
+// The OCRTextFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OCRTextFunc func(context.Context, *ent.OCRTextQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OCRTextFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OCRTextQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OCRTextQuery", q)
+}
+
+// The TraverseOCRText type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOCRText func(context.Context, *ent.OCRTextQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOCRText) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOCRText) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OCRTextQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OCRTextQuery", q)
+}
+
+// The PipelineRunFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PipelineRunFunc func(context.Context, *ent.PipelineRunQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PipelineRunFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PipelineRunQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PipelineRunQuery", q)
+}
+
+// The TraversePipelineRun type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePipelineRun func(context.Context, *ent.PipelineRunQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePipelineRun) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePipelineRun) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PipelineRunQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PipelineRunQuery", q)
 }
 
 // The RefreshTokenFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -240,8 +352,16 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APITokenQuery:
 		return &query[*ent.APITokenQuery, predicate.APIToken, apitoken.OrderOption]{typ: ent.TypeAPIToken, tq: q}, nil
+	case *ent.IngestStepQuery:
+		return &query[*ent.IngestStepQuery, predicate.IngestStep, ingeststep.OrderOption]{typ: ent.TypeIngestStep, tq: q}, nil
+	case *ent.KeyframeQuery:
+		return &query[*ent.KeyframeQuery, predicate.Keyframe, keyframe.OrderOption]{typ: ent.TypeKeyframe, tq: q}, nil
 	case *ent.MembershipQuery:
 		return &query[*ent.MembershipQuery, predicate.Membership, membership.OrderOption]{typ: ent.TypeMembership, tq: q}, nil
+	case *ent.OCRTextQuery:
+		return &query[*ent.OCRTextQuery, predicate.OCRText, ocrtext.OrderOption]{typ: ent.TypeOCRText, tq: q}, nil
+	case *ent.PipelineRunQuery:
+		return &query[*ent.PipelineRunQuery, predicate.PipelineRun, pipelinerun.OrderOption]{typ: ent.TypePipelineRun, tq: q}, nil
 	case *ent.RefreshTokenQuery:
 		return &query[*ent.RefreshTokenQuery, predicate.RefreshToken, refreshtoken.OrderOption]{typ: ent.TypeRefreshToken, tq: q}, nil
 	case *ent.UserQuery:

@@ -44,6 +44,75 @@ var (
 			},
 		},
 	}
+	// IngestStepsColumns holds the columns for the "ingest_steps" table.
+	IngestStepsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "workspace_id", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"QUEUED", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"}, Default: "QUEUED"},
+		{Name: "progress", Type: field.TypeFloat64, Default: 0},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "message", Type: field.TypeString, Nullable: true},
+		{Name: "run_attempt", Type: field.TypeInt, Default: 0},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "video_id", Type: field.TypeString},
+	}
+	// IngestStepsTable holds the schema information for the "ingest_steps" table.
+	IngestStepsTable = &schema.Table{
+		Name:       "ingest_steps",
+		Columns:    IngestStepsColumns,
+		PrimaryKey: []*schema.Column{IngestStepsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "ingest_steps_videos_steps",
+				Columns:    []*schema.Column{IngestStepsColumns[12]},
+				RefColumns: []*schema.Column{VideosColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ingeststep_video_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{IngestStepsColumns[12], IngestStepsColumns[2]},
+			},
+		},
+	}
+	// KeyframesColumns holds the columns for the "keyframes" table.
+	KeyframesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "workspace_id", Type: field.TypeString},
+		{Name: "ordinal", Type: field.TypeInt},
+		{Name: "time_seconds", Type: field.TypeFloat64},
+		{Name: "blob_key", Type: field.TypeString},
+		{Name: "width", Type: field.TypeInt},
+		{Name: "height", Type: field.TypeInt},
+		{Name: "video_id", Type: field.TypeString},
+	}
+	// KeyframesTable holds the schema information for the "keyframes" table.
+	KeyframesTable = &schema.Table{
+		Name:       "keyframes",
+		Columns:    KeyframesColumns,
+		PrimaryKey: []*schema.Column{KeyframesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "keyframes_videos_keyframes",
+				Columns:    []*schema.Column{KeyframesColumns[7]},
+				RefColumns: []*schema.Column{VideosColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "keyframe_video_id_ordinal",
+				Unique:  true,
+				Columns: []*schema.Column{KeyframesColumns[7], KeyframesColumns[2]},
+			},
+		},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -82,6 +151,76 @@ var (
 				Name:    "membership_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{MembershipsColumns[4]},
+			},
+		},
+	}
+	// OcrTextsColumns holds the columns for the "ocr_texts" table.
+	OcrTextsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "workspace_id", Type: field.TypeString},
+		{Name: "time_seconds", Type: field.TypeFloat64},
+		{Name: "keyframe_ordinal", Type: field.TypeInt},
+		{Name: "text", Type: field.TypeString, Size: 2147483647},
+		{Name: "words", Type: field.TypeJSON, Nullable: true},
+		{Name: "video_id", Type: field.TypeString},
+	}
+	// OcrTextsTable holds the schema information for the "ocr_texts" table.
+	OcrTextsTable = &schema.Table{
+		Name:       "ocr_texts",
+		Columns:    OcrTextsColumns,
+		PrimaryKey: []*schema.Column{OcrTextsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "ocr_texts_videos_ocr_texts",
+				Columns:    []*schema.Column{OcrTextsColumns[6]},
+				RefColumns: []*schema.Column{VideosColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ocrtext_video_id_keyframe_ordinal",
+				Unique:  true,
+				Columns: []*schema.Column{OcrTextsColumns[6], OcrTextsColumns[3]},
+			},
+		},
+	}
+	// PipelineRunsColumns holds the columns for the "pipeline_runs" table.
+	PipelineRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "workspace_id", Type: field.TypeString},
+		{Name: "attempt", Type: field.TypeInt},
+		{Name: "runner_id", Type: field.TypeString, Unique: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "LOST"}, Default: "QUEUED"},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "video_id", Type: field.TypeString},
+	}
+	// PipelineRunsTable holds the schema information for the "pipeline_runs" table.
+	PipelineRunsTable = &schema.Table{
+		Name:       "pipeline_runs",
+		Columns:    PipelineRunsColumns,
+		PrimaryKey: []*schema.Column{PipelineRunsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "pipeline_runs_videos_runs",
+				Columns:    []*schema.Column{PipelineRunsColumns[9]},
+				RefColumns: []*schema.Column{VideosColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "pipelinerun_video_id_attempt",
+				Unique:  true,
+				Columns: []*schema.Column{PipelineRunsColumns[9], PipelineRunsColumns[4]},
+			},
+			{
+				Name:    "pipelinerun_status",
+				Unique:  false,
+				Columns: []*schema.Column{PipelineRunsColumns[6]},
 			},
 		},
 	}
@@ -139,7 +278,15 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "title", Type: field.TypeString, Size: 300},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"UPLOADING", "QUEUED", "PROCESSING", "READY", "FAILED", "CANCELLED"}, Default: "UPLOADING"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"UPLOADING", "QUEUED", "PROCESSING", "SUCCEEDED", "FAILED", "CANCELLED"}, Default: "UPLOADING"},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "failed_step", Type: field.TypeString, Nullable: true},
+		{Name: "ingest_attempt", Type: field.TypeInt, Default: 0},
+		{Name: "original_filename", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "width", Type: field.TypeInt, Nullable: true},
+		{Name: "height", Type: field.TypeInt, Nullable: true},
+		{Name: "has_audio", Type: field.TypeBool, Nullable: true},
+		{Name: "media_info", Type: field.TypeJSON, Nullable: true},
 		{Name: "size_bytes", Type: field.TypeInt64, Default: 0},
 		{Name: "content_type", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "duration_seconds", Type: field.TypeFloat64, Nullable: true},
@@ -155,13 +302,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "videos_users_created_by",
-				Columns:    []*schema.Column{VideosColumns[9]},
+				Columns:    []*schema.Column{VideosColumns[17]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "videos_workspaces_videos",
-				Columns:    []*schema.Column{VideosColumns[10]},
+				Columns:    []*schema.Column{VideosColumns[18]},
 				RefColumns: []*schema.Column{WorkspacesColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -170,7 +317,7 @@ var (
 			{
 				Name:    "video_workspace_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{VideosColumns[10], VideosColumns[1]},
+				Columns: []*schema.Column{VideosColumns[18], VideosColumns[1]},
 			},
 		},
 	}
@@ -191,7 +338,11 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
+		IngestStepsTable,
+		KeyframesTable,
 		MembershipsTable,
+		OcrTextsTable,
+		PipelineRunsTable,
 		RefreshTokensTable,
 		UsersTable,
 		VideosTable,
@@ -205,8 +356,12 @@ func init() {
 	APITokensTable.Annotation = &entsql.Annotation{
 		Table: "api_tokens",
 	}
+	IngestStepsTable.ForeignKeys[0].RefTable = VideosTable
+	KeyframesTable.ForeignKeys[0].RefTable = VideosTable
 	MembershipsTable.ForeignKeys[0].RefTable = UsersTable
 	MembershipsTable.ForeignKeys[1].RefTable = WorkspacesTable
+	OcrTextsTable.ForeignKeys[0].RefTable = VideosTable
+	PipelineRunsTable.ForeignKeys[0].RefTable = VideosTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = UsersTable
 	VideosTable.ForeignKeys[0].RefTable = UsersTable
 	VideosTable.ForeignKeys[1].RefTable = WorkspacesTable

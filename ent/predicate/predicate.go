@@ -9,8 +9,20 @@ import (
 // APIToken is the predicate function for apitoken builders.
 type APIToken func(*sql.Selector)
 
+// IngestStep is the predicate function for ingeststep builders.
+type IngestStep func(*sql.Selector)
+
+// Keyframe is the predicate function for keyframe builders.
+type Keyframe func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
+
+// OCRText is the predicate function for ocrtext builders.
+type OCRText func(*sql.Selector)
+
+// PipelineRun is the predicate function for pipelinerun builders.
+type PipelineRun func(*sql.Selector)
 
 // RefreshToken is the predicate function for refreshtoken builders.
 type RefreshToken func(*sql.Selector)

@@ -135,6 +135,54 @@ func (f APITokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APITokenMutation", m)
 }
 
+// The IngestStepQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type IngestStepQueryRuleFunc func(context.Context, *ent.IngestStepQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f IngestStepQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IngestStepQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.IngestStepQuery", q)
+}
+
+// The IngestStepMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type IngestStepMutationRuleFunc func(context.Context, *ent.IngestStepMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f IngestStepMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.IngestStepMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IngestStepMutation", m)
+}
+
+// The KeyframeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type KeyframeQueryRuleFunc func(context.Context, *ent.KeyframeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f KeyframeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.KeyframeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.KeyframeQuery", q)
+}
+
+// The KeyframeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type KeyframeMutationRuleFunc func(context.Context, *ent.KeyframeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f KeyframeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.KeyframeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.KeyframeMutation", m)
+}
+
 // The MembershipQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MembershipQueryRuleFunc func(context.Context, *ent.MembershipQuery) error
@@ -157,6 +205,54 @@ func (f MembershipMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MembershipMutation", m)
+}
+
+// The OCRTextQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type OCRTextQueryRuleFunc func(context.Context, *ent.OCRTextQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f OCRTextQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OCRTextQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.OCRTextQuery", q)
+}
+
+// The OCRTextMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type OCRTextMutationRuleFunc func(context.Context, *ent.OCRTextMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f OCRTextMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.OCRTextMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OCRTextMutation", m)
+}
+
+// The PipelineRunQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PipelineRunQueryRuleFunc func(context.Context, *ent.PipelineRunQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PipelineRunQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PipelineRunQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PipelineRunQuery", q)
+}
+
+// The PipelineRunMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PipelineRunMutationRuleFunc func(context.Context, *ent.PipelineRunMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PipelineRunMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PipelineRunMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PipelineRunMutation", m)
 }
 
 // The RefreshTokenQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -292,7 +388,15 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.APITokenQuery:
 		return q.Filter(), nil
+	case *ent.IngestStepQuery:
+		return q.Filter(), nil
+	case *ent.KeyframeQuery:
+		return q.Filter(), nil
 	case *ent.MembershipQuery:
+		return q.Filter(), nil
+	case *ent.OCRTextQuery:
+		return q.Filter(), nil
+	case *ent.PipelineRunQuery:
 		return q.Filter(), nil
 	case *ent.RefreshTokenQuery:
 		return q.Filter(), nil
@@ -311,7 +415,15 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.APITokenMutation:
 		return m.Filter(), nil
+	case *ent.IngestStepMutation:
+		return m.Filter(), nil
+	case *ent.KeyframeMutation:
+		return m.Filter(), nil
 	case *ent.MembershipMutation:
+		return m.Filter(), nil
+	case *ent.OCRTextMutation:
+		return m.Filter(), nil
+	case *ent.PipelineRunMutation:
 		return m.Filter(), nil
 	case *ent.RefreshTokenMutation:
 		return m.Filter(), nil

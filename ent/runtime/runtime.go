@@ -7,7 +7,11 @@ import (
 	"time"
 
 	"github.com/vindex/vindex/ent/apitoken"
+	"github.com/vindex/vindex/ent/ingeststep"
+	"github.com/vindex/vindex/ent/keyframe"
 	"github.com/vindex/vindex/ent/membership"
+	"github.com/vindex/vindex/ent/ocrtext"
+	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/refreshtoken"
 	"github.com/vindex/vindex/ent/schema"
 	"github.com/vindex/vindex/ent/schema/pulid"
@@ -81,6 +85,76 @@ func init() {
 	apitokenDescID := apitokenMixinFields0[0].Descriptor()
 	// apitoken.DefaultID holds the default value on creation for the id field.
 	apitoken.DefaultID = apitokenDescID.Default.(func() pulid.ID)
+	ingeststepMixin := schema.IngestStep{}.Mixin()
+	ingeststep.Policy = privacy.NewPolicies(ingeststepMixin[1], schema.IngestStep{})
+	ingeststep.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ingeststep.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ingeststepMixinFields0 := ingeststepMixin[0].Fields()
+	_ = ingeststepMixinFields0
+	ingeststepMixinFields1 := ingeststepMixin[1].Fields()
+	_ = ingeststepMixinFields1
+	ingeststepFields := schema.IngestStep{}.Fields()
+	_ = ingeststepFields
+	// ingeststepDescWorkspaceID is the schema descriptor for workspace_id field.
+	ingeststepDescWorkspaceID := ingeststepMixinFields1[0].Descriptor()
+	// ingeststep.WorkspaceIDValidator is a validator for the "workspace_id" field. It is called by the builders before save.
+	ingeststep.WorkspaceIDValidator = ingeststepDescWorkspaceID.Validators[0].(func(string) error)
+	// ingeststepDescName is the schema descriptor for name field.
+	ingeststepDescName := ingeststepFields[1].Descriptor()
+	// ingeststep.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	ingeststep.NameValidator = ingeststepDescName.Validators[0].(func(string) error)
+	// ingeststepDescProgress is the schema descriptor for progress field.
+	ingeststepDescProgress := ingeststepFields[3].Descriptor()
+	// ingeststep.DefaultProgress holds the default value on creation for the progress field.
+	ingeststep.DefaultProgress = ingeststepDescProgress.Default.(float64)
+	// ingeststepDescAttempts is the schema descriptor for attempts field.
+	ingeststepDescAttempts := ingeststepFields[4].Descriptor()
+	// ingeststep.DefaultAttempts holds the default value on creation for the attempts field.
+	ingeststep.DefaultAttempts = ingeststepDescAttempts.Default.(int)
+	// ingeststepDescRunAttempt is the schema descriptor for run_attempt field.
+	ingeststepDescRunAttempt := ingeststepFields[7].Descriptor()
+	// ingeststep.DefaultRunAttempt holds the default value on creation for the run_attempt field.
+	ingeststep.DefaultRunAttempt = ingeststepDescRunAttempt.Default.(int)
+	// ingeststepDescUpdatedAt is the schema descriptor for updated_at field.
+	ingeststepDescUpdatedAt := ingeststepFields[10].Descriptor()
+	// ingeststep.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ingeststep.DefaultUpdatedAt = ingeststepDescUpdatedAt.Default.(func() time.Time)
+	// ingeststep.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ingeststep.UpdateDefaultUpdatedAt = ingeststepDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ingeststepDescID is the schema descriptor for id field.
+	ingeststepDescID := ingeststepMixinFields0[0].Descriptor()
+	// ingeststep.DefaultID holds the default value on creation for the id field.
+	ingeststep.DefaultID = ingeststepDescID.Default.(func() pulid.ID)
+	keyframeMixin := schema.Keyframe{}.Mixin()
+	keyframe.Policy = privacy.NewPolicies(keyframeMixin[1], schema.Keyframe{})
+	keyframe.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := keyframe.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	keyframeMixinFields0 := keyframeMixin[0].Fields()
+	_ = keyframeMixinFields0
+	keyframeMixinFields1 := keyframeMixin[1].Fields()
+	_ = keyframeMixinFields1
+	keyframeFields := schema.Keyframe{}.Fields()
+	_ = keyframeFields
+	// keyframeDescWorkspaceID is the schema descriptor for workspace_id field.
+	keyframeDescWorkspaceID := keyframeMixinFields1[0].Descriptor()
+	// keyframe.WorkspaceIDValidator is a validator for the "workspace_id" field. It is called by the builders before save.
+	keyframe.WorkspaceIDValidator = keyframeDescWorkspaceID.Validators[0].(func(string) error)
+	// keyframeDescID is the schema descriptor for id field.
+	keyframeDescID := keyframeMixinFields0[0].Descriptor()
+	// keyframe.DefaultID holds the default value on creation for the id field.
+	keyframe.DefaultID = keyframeDescID.Default.(func() pulid.ID)
 	membershipMixin := schema.Membership{}.Mixin()
 	membership.Policy = privacy.NewPolicies(membershipMixin[2], schema.Membership{})
 	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -121,6 +195,66 @@ func init() {
 	membershipDescID := membershipMixinFields0[0].Descriptor()
 	// membership.DefaultID holds the default value on creation for the id field.
 	membership.DefaultID = membershipDescID.Default.(func() pulid.ID)
+	ocrtextMixin := schema.OCRText{}.Mixin()
+	ocrtext.Policy = privacy.NewPolicies(ocrtextMixin[1], schema.OCRText{})
+	ocrtext.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ocrtext.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ocrtextMixinFields0 := ocrtextMixin[0].Fields()
+	_ = ocrtextMixinFields0
+	ocrtextMixinFields1 := ocrtextMixin[1].Fields()
+	_ = ocrtextMixinFields1
+	ocrtextFields := schema.OCRText{}.Fields()
+	_ = ocrtextFields
+	// ocrtextDescWorkspaceID is the schema descriptor for workspace_id field.
+	ocrtextDescWorkspaceID := ocrtextMixinFields1[0].Descriptor()
+	// ocrtext.WorkspaceIDValidator is a validator for the "workspace_id" field. It is called by the builders before save.
+	ocrtext.WorkspaceIDValidator = ocrtextDescWorkspaceID.Validators[0].(func(string) error)
+	// ocrtextDescID is the schema descriptor for id field.
+	ocrtextDescID := ocrtextMixinFields0[0].Descriptor()
+	// ocrtext.DefaultID holds the default value on creation for the id field.
+	ocrtext.DefaultID = ocrtextDescID.Default.(func() pulid.ID)
+	pipelinerunMixin := schema.PipelineRun{}.Mixin()
+	pipelinerun.Policy = privacy.NewPolicies(pipelinerunMixin[2], schema.PipelineRun{})
+	pipelinerun.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := pipelinerun.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	pipelinerunMixinFields0 := pipelinerunMixin[0].Fields()
+	_ = pipelinerunMixinFields0
+	pipelinerunMixinFields1 := pipelinerunMixin[1].Fields()
+	_ = pipelinerunMixinFields1
+	pipelinerunMixinFields2 := pipelinerunMixin[2].Fields()
+	_ = pipelinerunMixinFields2
+	pipelinerunFields := schema.PipelineRun{}.Fields()
+	_ = pipelinerunFields
+	// pipelinerunDescCreatedAt is the schema descriptor for created_at field.
+	pipelinerunDescCreatedAt := pipelinerunMixinFields1[0].Descriptor()
+	// pipelinerun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	pipelinerun.DefaultCreatedAt = pipelinerunDescCreatedAt.Default.(func() time.Time)
+	// pipelinerunDescUpdatedAt is the schema descriptor for updated_at field.
+	pipelinerunDescUpdatedAt := pipelinerunMixinFields1[1].Descriptor()
+	// pipelinerun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	pipelinerun.DefaultUpdatedAt = pipelinerunDescUpdatedAt.Default.(func() time.Time)
+	// pipelinerun.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	pipelinerun.UpdateDefaultUpdatedAt = pipelinerunDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// pipelinerunDescWorkspaceID is the schema descriptor for workspace_id field.
+	pipelinerunDescWorkspaceID := pipelinerunMixinFields2[0].Descriptor()
+	// pipelinerun.WorkspaceIDValidator is a validator for the "workspace_id" field. It is called by the builders before save.
+	pipelinerun.WorkspaceIDValidator = pipelinerunDescWorkspaceID.Validators[0].(func(string) error)
+	// pipelinerunDescID is the schema descriptor for id field.
+	pipelinerunDescID := pipelinerunMixinFields0[0].Descriptor()
+	// pipelinerun.DefaultID holds the default value on creation for the id field.
+	pipelinerun.DefaultID = pipelinerunDescID.Default.(func() pulid.ID)
 	refreshtokenMixin := schema.RefreshToken{}.Mixin()
 	refreshtoken.Policy = privacy.NewPolicies(schema.RefreshToken{})
 	refreshtoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -255,20 +389,30 @@ func init() {
 			return nil
 		}
 	}()
+	// videoDescIngestAttempt is the schema descriptor for ingest_attempt field.
+	videoDescIngestAttempt := videoFields[4].Descriptor()
+	// video.DefaultIngestAttempt holds the default value on creation for the ingest_attempt field.
+	video.DefaultIngestAttempt = videoDescIngestAttempt.Default.(int)
+	// videoDescOriginalFilename is the schema descriptor for original_filename field.
+	videoDescOriginalFilename := videoFields[5].Descriptor()
+	// video.DefaultOriginalFilename holds the default value on creation for the original_filename field.
+	video.DefaultOriginalFilename = videoDescOriginalFilename.Default.(string)
+	// video.OriginalFilenameValidator is a validator for the "original_filename" field. It is called by the builders before save.
+	video.OriginalFilenameValidator = videoDescOriginalFilename.Validators[0].(func(string) error)
 	// videoDescSizeBytes is the schema descriptor for size_bytes field.
-	videoDescSizeBytes := videoFields[2].Descriptor()
+	videoDescSizeBytes := videoFields[10].Descriptor()
 	// video.DefaultSizeBytes holds the default value on creation for the size_bytes field.
 	video.DefaultSizeBytes = videoDescSizeBytes.Default.(int64)
 	// video.SizeBytesValidator is a validator for the "size_bytes" field. It is called by the builders before save.
 	video.SizeBytesValidator = videoDescSizeBytes.Validators[0].(func(int64) error)
 	// videoDescContentType is the schema descriptor for content_type field.
-	videoDescContentType := videoFields[3].Descriptor()
+	videoDescContentType := videoFields[11].Descriptor()
 	// video.DefaultContentType holds the default value on creation for the content_type field.
 	video.DefaultContentType = videoDescContentType.Default.(string)
 	// video.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
 	video.ContentTypeValidator = videoDescContentType.Validators[0].(func(string) error)
 	// videoDescStorageKey is the schema descriptor for storage_key field.
-	videoDescStorageKey := videoFields[5].Descriptor()
+	videoDescStorageKey := videoFields[13].Descriptor()
 	// video.DefaultStorageKey holds the default value on creation for the storage_key field.
 	video.DefaultStorageKey = videoDescStorageKey.Default.(string)
 	// videoDescID is the schema descriptor for id field.

@@ -25,9 +25,22 @@ func (Video) Fields() []ent.Field {
 		field.String("title").NotEmpty().MaxLen(300).
 			Annotations(entgql.OrderField("TITLE")),
 		field.Enum("status").
-			Values("UPLOADING", "QUEUED", "PROCESSING", "READY", "FAILED", "CANCELLED").
+			Values("UPLOADING", "QUEUED", "PROCESSING", "SUCCEEDED", "FAILED", "CANCELLED").
 			Default("UPLOADING").
 			Annotations(entgql.Type("VideoStatus")),
+		field.String("error").Optional().
+			Comment("why ingest failed, for people"),
+		field.String("failed_step").Optional(),
+		field.Int("ingest_attempt").Default(0).
+			Comment("the pipeline attempt in force; each retry or recovery starts a new one").
+			Annotations(entgql.Skip()),
+		field.String("original_filename").Default("").MaxLen(500),
+		field.Int("width").Optional().Nillable(),
+		field.Int("height").Optional().Nillable(),
+		field.Bool("has_audio").Optional().Nillable(),
+		field.JSON("media_info", map[string]any{}).Optional().
+			Comment("what ffprobe found").
+			Annotations(entgql.Skip()),
 		field.Int64("size_bytes").NonNegative().Default(0).
 			Annotations(entgql.Type("Int")),
 		field.String("content_type").Default("").MaxLen(200),
@@ -44,6 +57,14 @@ func (Video) Edges() []ent.Edge {
 			Unique().Required().Immutable(),
 		edge.To("created_by", User.Type).Field("created_by_id").Unique().Immutable().
 			Annotations(entsql.OnDelete(entsql.SetNull)),
+		edge.To("steps", IngestStep.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
+		edge.To("runs", PipelineRun.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
+		edge.To("keyframes", Keyframe.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
+		edge.To("ocr_texts", OCRText.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
 	}
 }
 

@@ -29,6 +29,22 @@ const (
 	FieldTitle = "title"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
+	// FieldError holds the string denoting the error field in the database.
+	FieldError = "error"
+	// FieldFailedStep holds the string denoting the failed_step field in the database.
+	FieldFailedStep = "failed_step"
+	// FieldIngestAttempt holds the string denoting the ingest_attempt field in the database.
+	FieldIngestAttempt = "ingest_attempt"
+	// FieldOriginalFilename holds the string denoting the original_filename field in the database.
+	FieldOriginalFilename = "original_filename"
+	// FieldWidth holds the string denoting the width field in the database.
+	FieldWidth = "width"
+	// FieldHeight holds the string denoting the height field in the database.
+	FieldHeight = "height"
+	// FieldHasAudio holds the string denoting the has_audio field in the database.
+	FieldHasAudio = "has_audio"
+	// FieldMediaInfo holds the string denoting the media_info field in the database.
+	FieldMediaInfo = "media_info"
 	// FieldSizeBytes holds the string denoting the size_bytes field in the database.
 	FieldSizeBytes = "size_bytes"
 	// FieldContentType holds the string denoting the content_type field in the database.
@@ -43,6 +59,14 @@ const (
 	EdgeWorkspace = "workspace"
 	// EdgeCreatedBy holds the string denoting the created_by edge name in mutations.
 	EdgeCreatedBy = "created_by"
+	// EdgeSteps holds the string denoting the steps edge name in mutations.
+	EdgeSteps = "steps"
+	// EdgeRuns holds the string denoting the runs edge name in mutations.
+	EdgeRuns = "runs"
+	// EdgeKeyframes holds the string denoting the keyframes edge name in mutations.
+	EdgeKeyframes = "keyframes"
+	// EdgeOcrTexts holds the string denoting the ocr_texts edge name in mutations.
+	EdgeOcrTexts = "ocr_texts"
 	// Table holds the table name of the video in the database.
 	Table = "videos"
 	// WorkspaceTable is the table that holds the workspace relation/edge.
@@ -59,6 +83,34 @@ const (
 	CreatedByInverseTable = "users"
 	// CreatedByColumn is the table column denoting the created_by relation/edge.
 	CreatedByColumn = "created_by_id"
+	// StepsTable is the table that holds the steps relation/edge.
+	StepsTable = "ingest_steps"
+	// StepsInverseTable is the table name for the IngestStep entity.
+	// It exists in this package in order to avoid circular dependency with the "ingeststep" package.
+	StepsInverseTable = "ingest_steps"
+	// StepsColumn is the table column denoting the steps relation/edge.
+	StepsColumn = "video_id"
+	// RunsTable is the table that holds the runs relation/edge.
+	RunsTable = "pipeline_runs"
+	// RunsInverseTable is the table name for the PipelineRun entity.
+	// It exists in this package in order to avoid circular dependency with the "pipelinerun" package.
+	RunsInverseTable = "pipeline_runs"
+	// RunsColumn is the table column denoting the runs relation/edge.
+	RunsColumn = "video_id"
+	// KeyframesTable is the table that holds the keyframes relation/edge.
+	KeyframesTable = "keyframes"
+	// KeyframesInverseTable is the table name for the Keyframe entity.
+	// It exists in this package in order to avoid circular dependency with the "keyframe" package.
+	KeyframesInverseTable = "keyframes"
+	// KeyframesColumn is the table column denoting the keyframes relation/edge.
+	KeyframesColumn = "video_id"
+	// OcrTextsTable is the table that holds the ocr_texts relation/edge.
+	OcrTextsTable = "ocr_texts"
+	// OcrTextsInverseTable is the table name for the OCRText entity.
+	// It exists in this package in order to avoid circular dependency with the "ocrtext" package.
+	OcrTextsInverseTable = "ocr_texts"
+	// OcrTextsColumn is the table column denoting the ocr_texts relation/edge.
+	OcrTextsColumn = "video_id"
 )
 
 // Columns holds all SQL columns for video fields.
@@ -69,6 +121,14 @@ var Columns = []string{
 	FieldWorkspaceID,
 	FieldTitle,
 	FieldStatus,
+	FieldError,
+	FieldFailedStep,
+	FieldIngestAttempt,
+	FieldOriginalFilename,
+	FieldWidth,
+	FieldHeight,
+	FieldHasAudio,
+	FieldMediaInfo,
 	FieldSizeBytes,
 	FieldContentType,
 	FieldDurationSeconds,
@@ -104,6 +164,12 @@ var (
 	WorkspaceIDValidator func(string) error
 	// TitleValidator is a validator for the "title" field. It is called by the builders before save.
 	TitleValidator func(string) error
+	// DefaultIngestAttempt holds the default value on creation for the "ingest_attempt" field.
+	DefaultIngestAttempt int
+	// DefaultOriginalFilename holds the default value on creation for the "original_filename" field.
+	DefaultOriginalFilename string
+	// OriginalFilenameValidator is a validator for the "original_filename" field. It is called by the builders before save.
+	OriginalFilenameValidator func(string) error
 	// DefaultSizeBytes holds the default value on creation for the "size_bytes" field.
 	DefaultSizeBytes int64
 	// SizeBytesValidator is a validator for the "size_bytes" field. It is called by the builders before save.
@@ -129,7 +195,7 @@ const (
 	StatusUPLOADING  Status = "UPLOADING"
 	StatusQUEUED     Status = "QUEUED"
 	StatusPROCESSING Status = "PROCESSING"
-	StatusREADY      Status = "READY"
+	StatusSUCCEEDED  Status = "SUCCEEDED"
 	StatusFAILED     Status = "FAILED"
 	StatusCANCELLED  Status = "CANCELLED"
 )
@@ -141,7 +207,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusUPLOADING, StatusQUEUED, StatusPROCESSING, StatusREADY, StatusFAILED, StatusCANCELLED:
+	case StatusUPLOADING, StatusQUEUED, StatusPROCESSING, StatusSUCCEEDED, StatusFAILED, StatusCANCELLED:
 		return nil
 	default:
 		return fmt.Errorf("video: invalid enum value for status field: %q", s)
@@ -179,6 +245,41 @@ func ByTitle(opts ...sql.OrderTermOption) OrderOption {
 // ByStatus orders the results by the status field.
 func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatus, opts...).ToFunc()
+}
+
+// ByError orders the results by the error field.
+func ByError(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldError, opts...).ToFunc()
+}
+
+// ByFailedStep orders the results by the failed_step field.
+func ByFailedStep(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFailedStep, opts...).ToFunc()
+}
+
+// ByIngestAttempt orders the results by the ingest_attempt field.
+func ByIngestAttempt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIngestAttempt, opts...).ToFunc()
+}
+
+// ByOriginalFilename orders the results by the original_filename field.
+func ByOriginalFilename(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOriginalFilename, opts...).ToFunc()
+}
+
+// ByWidth orders the results by the width field.
+func ByWidth(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWidth, opts...).ToFunc()
+}
+
+// ByHeight orders the results by the height field.
+func ByHeight(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHeight, opts...).ToFunc()
+}
+
+// ByHasAudio orders the results by the has_audio field.
+func ByHasAudio(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHasAudio, opts...).ToFunc()
 }
 
 // BySizeBytes orders the results by the size_bytes field.
@@ -219,6 +320,62 @@ func ByCreatedByField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newCreatedByStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByStepsCount orders the results by steps count.
+func ByStepsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newStepsStep(), opts...)
+	}
+}
+
+// BySteps orders the results by steps terms.
+func BySteps(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newStepsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByRunsCount orders the results by runs count.
+func ByRunsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newRunsStep(), opts...)
+	}
+}
+
+// ByRuns orders the results by runs terms.
+func ByRuns(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRunsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByKeyframesCount orders the results by keyframes count.
+func ByKeyframesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newKeyframesStep(), opts...)
+	}
+}
+
+// ByKeyframes orders the results by keyframes terms.
+func ByKeyframes(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newKeyframesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByOcrTextsCount orders the results by ocr_texts count.
+func ByOcrTextsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newOcrTextsStep(), opts...)
+	}
+}
+
+// ByOcrTexts orders the results by ocr_texts terms.
+func ByOcrTexts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newOcrTextsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newWorkspaceStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -231,6 +388,34 @@ func newCreatedByStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CreatedByInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, CreatedByTable, CreatedByColumn),
+	)
+}
+func newStepsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(StepsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, StepsTable, StepsColumn),
+	)
+}
+func newRunsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(RunsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, RunsTable, RunsColumn),
+	)
+}
+func newKeyframesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(KeyframesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, KeyframesTable, KeyframesColumn),
+	)
+}
+func newOcrTextsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(OcrTextsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, OcrTextsTable, OcrTextsColumn),
 	)
 }
 

@@ -76,6 +76,41 @@ func Title(v string) predicate.Video {
 	return predicate.Video(sql.FieldEQ(FieldTitle, v))
 }
 
+// Error applies equality check predicate on the "error" field. It's identical to ErrorEQ.
+func Error(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldError, v))
+}
+
+// FailedStep applies equality check predicate on the "failed_step" field. It's identical to FailedStepEQ.
+func FailedStep(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldFailedStep, v))
+}
+
+// IngestAttempt applies equality check predicate on the "ingest_attempt" field. It's identical to IngestAttemptEQ.
+func IngestAttempt(v int) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldIngestAttempt, v))
+}
+
+// OriginalFilename applies equality check predicate on the "original_filename" field. It's identical to OriginalFilenameEQ.
+func OriginalFilename(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldOriginalFilename, v))
+}
+
+// Width applies equality check predicate on the "width" field. It's identical to WidthEQ.
+func Width(v int) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldWidth, v))
+}
+
+// Height applies equality check predicate on the "height" field. It's identical to HeightEQ.
+func Height(v int) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldHeight, v))
+}
+
+// HasAudio applies equality check predicate on the "has_audio" field. It's identical to HasAudioEQ.
+func HasAudio(v bool) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldHasAudio, v))
+}
+
 // SizeBytes applies equality check predicate on the "size_bytes" field. It's identical to SizeBytesEQ.
 func SizeBytes(v int64) predicate.Video {
 	return predicate.Video(sql.FieldEQ(FieldSizeBytes, v))
@@ -334,6 +369,391 @@ func StatusIn(vs ...Status) predicate.Video {
 // StatusNotIn applies the NotIn predicate on the "status" field.
 func StatusNotIn(vs ...Status) predicate.Video {
 	return predicate.Video(sql.FieldNotIn(FieldStatus, vs...))
+}
+
+// ErrorEQ applies the EQ predicate on the "error" field.
+func ErrorEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldError, v))
+}
+
+// ErrorNEQ applies the NEQ predicate on the "error" field.
+func ErrorNEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldError, v))
+}
+
+// ErrorIn applies the In predicate on the "error" field.
+func ErrorIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldError, vs...))
+}
+
+// ErrorNotIn applies the NotIn predicate on the "error" field.
+func ErrorNotIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldError, vs...))
+}
+
+// ErrorGT applies the GT predicate on the "error" field.
+func ErrorGT(v string) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldError, v))
+}
+
+// ErrorGTE applies the GTE predicate on the "error" field.
+func ErrorGTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldError, v))
+}
+
+// ErrorLT applies the LT predicate on the "error" field.
+func ErrorLT(v string) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldError, v))
+}
+
+// ErrorLTE applies the LTE predicate on the "error" field.
+func ErrorLTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldError, v))
+}
+
+// ErrorContains applies the Contains predicate on the "error" field.
+func ErrorContains(v string) predicate.Video {
+	return predicate.Video(sql.FieldContains(FieldError, v))
+}
+
+// ErrorHasPrefix applies the HasPrefix predicate on the "error" field.
+func ErrorHasPrefix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasPrefix(FieldError, v))
+}
+
+// ErrorHasSuffix applies the HasSuffix predicate on the "error" field.
+func ErrorHasSuffix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasSuffix(FieldError, v))
+}
+
+// ErrorIsNil applies the IsNil predicate on the "error" field.
+func ErrorIsNil() predicate.Video {
+	return predicate.Video(sql.FieldIsNull(FieldError))
+}
+
+// ErrorNotNil applies the NotNil predicate on the "error" field.
+func ErrorNotNil() predicate.Video {
+	return predicate.Video(sql.FieldNotNull(FieldError))
+}
+
+// ErrorEqualFold applies the EqualFold predicate on the "error" field.
+func ErrorEqualFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldEqualFold(FieldError, v))
+}
+
+// ErrorContainsFold applies the ContainsFold predicate on the "error" field.
+func ErrorContainsFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldContainsFold(FieldError, v))
+}
+
+// FailedStepEQ applies the EQ predicate on the "failed_step" field.
+func FailedStepEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldFailedStep, v))
+}
+
+// FailedStepNEQ applies the NEQ predicate on the "failed_step" field.
+func FailedStepNEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldFailedStep, v))
+}
+
+// FailedStepIn applies the In predicate on the "failed_step" field.
+func FailedStepIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldFailedStep, vs...))
+}
+
+// FailedStepNotIn applies the NotIn predicate on the "failed_step" field.
+func FailedStepNotIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldFailedStep, vs...))
+}
+
+// FailedStepGT applies the GT predicate on the "failed_step" field.
+func FailedStepGT(v string) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldFailedStep, v))
+}
+
+// FailedStepGTE applies the GTE predicate on the "failed_step" field.
+func FailedStepGTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldFailedStep, v))
+}
+
+// FailedStepLT applies the LT predicate on the "failed_step" field.
+func FailedStepLT(v string) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldFailedStep, v))
+}
+
+// FailedStepLTE applies the LTE predicate on the "failed_step" field.
+func FailedStepLTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldFailedStep, v))
+}
+
+// FailedStepContains applies the Contains predicate on the "failed_step" field.
+func FailedStepContains(v string) predicate.Video {
+	return predicate.Video(sql.FieldContains(FieldFailedStep, v))
+}
+
+// FailedStepHasPrefix applies the HasPrefix predicate on the "failed_step" field.
+func FailedStepHasPrefix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasPrefix(FieldFailedStep, v))
+}
+
+// FailedStepHasSuffix applies the HasSuffix predicate on the "failed_step" field.
+func FailedStepHasSuffix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasSuffix(FieldFailedStep, v))
+}
+
+// FailedStepIsNil applies the IsNil predicate on the "failed_step" field.
+func FailedStepIsNil() predicate.Video {
+	return predicate.Video(sql.FieldIsNull(FieldFailedStep))
+}
+
+// FailedStepNotNil applies the NotNil predicate on the "failed_step" field.
+func FailedStepNotNil() predicate.Video {
+	return predicate.Video(sql.FieldNotNull(FieldFailedStep))
+}
+
+// FailedStepEqualFold applies the EqualFold predicate on the "failed_step" field.
+func FailedStepEqualFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldEqualFold(FieldFailedStep, v))
+}
+
+// FailedStepContainsFold applies the ContainsFold predicate on the "failed_step" field.
+func FailedStepContainsFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldContainsFold(FieldFailedStep, v))
+}
+
+// IngestAttemptEQ applies the EQ predicate on the "ingest_attempt" field.
+func IngestAttemptEQ(v int) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldIngestAttempt, v))
+}
+
+// IngestAttemptNEQ applies the NEQ predicate on the "ingest_attempt" field.
+func IngestAttemptNEQ(v int) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldIngestAttempt, v))
+}
+
+// IngestAttemptIn applies the In predicate on the "ingest_attempt" field.
+func IngestAttemptIn(vs ...int) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldIngestAttempt, vs...))
+}
+
+// IngestAttemptNotIn applies the NotIn predicate on the "ingest_attempt" field.
+func IngestAttemptNotIn(vs ...int) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldIngestAttempt, vs...))
+}
+
+// IngestAttemptGT applies the GT predicate on the "ingest_attempt" field.
+func IngestAttemptGT(v int) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldIngestAttempt, v))
+}
+
+// IngestAttemptGTE applies the GTE predicate on the "ingest_attempt" field.
+func IngestAttemptGTE(v int) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldIngestAttempt, v))
+}
+
+// IngestAttemptLT applies the LT predicate on the "ingest_attempt" field.
+func IngestAttemptLT(v int) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldIngestAttempt, v))
+}
+
+// IngestAttemptLTE applies the LTE predicate on the "ingest_attempt" field.
+func IngestAttemptLTE(v int) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldIngestAttempt, v))
+}
+
+// OriginalFilenameEQ applies the EQ predicate on the "original_filename" field.
+func OriginalFilenameEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameNEQ applies the NEQ predicate on the "original_filename" field.
+func OriginalFilenameNEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameIn applies the In predicate on the "original_filename" field.
+func OriginalFilenameIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldOriginalFilename, vs...))
+}
+
+// OriginalFilenameNotIn applies the NotIn predicate on the "original_filename" field.
+func OriginalFilenameNotIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldOriginalFilename, vs...))
+}
+
+// OriginalFilenameGT applies the GT predicate on the "original_filename" field.
+func OriginalFilenameGT(v string) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameGTE applies the GTE predicate on the "original_filename" field.
+func OriginalFilenameGTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameLT applies the LT predicate on the "original_filename" field.
+func OriginalFilenameLT(v string) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameLTE applies the LTE predicate on the "original_filename" field.
+func OriginalFilenameLTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameContains applies the Contains predicate on the "original_filename" field.
+func OriginalFilenameContains(v string) predicate.Video {
+	return predicate.Video(sql.FieldContains(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameHasPrefix applies the HasPrefix predicate on the "original_filename" field.
+func OriginalFilenameHasPrefix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasPrefix(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameHasSuffix applies the HasSuffix predicate on the "original_filename" field.
+func OriginalFilenameHasSuffix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasSuffix(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameEqualFold applies the EqualFold predicate on the "original_filename" field.
+func OriginalFilenameEqualFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldEqualFold(FieldOriginalFilename, v))
+}
+
+// OriginalFilenameContainsFold applies the ContainsFold predicate on the "original_filename" field.
+func OriginalFilenameContainsFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldContainsFold(FieldOriginalFilename, v))
+}
+
+// WidthEQ applies the EQ predicate on the "width" field.
+func WidthEQ(v int) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldWidth, v))
+}
+
+// WidthNEQ applies the NEQ predicate on the "width" field.
+func WidthNEQ(v int) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldWidth, v))
+}
+
+// WidthIn applies the In predicate on the "width" field.
+func WidthIn(vs ...int) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldWidth, vs...))
+}
+
+// WidthNotIn applies the NotIn predicate on the "width" field.
+func WidthNotIn(vs ...int) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldWidth, vs...))
+}
+
+// WidthGT applies the GT predicate on the "width" field.
+func WidthGT(v int) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldWidth, v))
+}
+
+// WidthGTE applies the GTE predicate on the "width" field.
+func WidthGTE(v int) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldWidth, v))
+}
+
+// WidthLT applies the LT predicate on the "width" field.
+func WidthLT(v int) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldWidth, v))
+}
+
+// WidthLTE applies the LTE predicate on the "width" field.
+func WidthLTE(v int) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldWidth, v))
+}
+
+// WidthIsNil applies the IsNil predicate on the "width" field.
+func WidthIsNil() predicate.Video {
+	return predicate.Video(sql.FieldIsNull(FieldWidth))
+}
+
+// WidthNotNil applies the NotNil predicate on the "width" field.
+func WidthNotNil() predicate.Video {
+	return predicate.Video(sql.FieldNotNull(FieldWidth))
+}
+
+// HeightEQ applies the EQ predicate on the "height" field.
+func HeightEQ(v int) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldHeight, v))
+}
+
+// HeightNEQ applies the NEQ predicate on the "height" field.
+func HeightNEQ(v int) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldHeight, v))
+}
+
+// HeightIn applies the In predicate on the "height" field.
+func HeightIn(vs ...int) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldHeight, vs...))
+}
+
+// HeightNotIn applies the NotIn predicate on the "height" field.
+func HeightNotIn(vs ...int) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldHeight, vs...))
+}
+
+// HeightGT applies the GT predicate on the "height" field.
+func HeightGT(v int) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldHeight, v))
+}
+
+// HeightGTE applies the GTE predicate on the "height" field.
+func HeightGTE(v int) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldHeight, v))
+}
+
+// HeightLT applies the LT predicate on the "height" field.
+func HeightLT(v int) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldHeight, v))
+}
+
+// HeightLTE applies the LTE predicate on the "height" field.
+func HeightLTE(v int) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldHeight, v))
+}
+
+// HeightIsNil applies the IsNil predicate on the "height" field.
+func HeightIsNil() predicate.Video {
+	return predicate.Video(sql.FieldIsNull(FieldHeight))
+}
+
+// HeightNotNil applies the NotNil predicate on the "height" field.
+func HeightNotNil() predicate.Video {
+	return predicate.Video(sql.FieldNotNull(FieldHeight))
+}
+
+// HasAudioEQ applies the EQ predicate on the "has_audio" field.
+func HasAudioEQ(v bool) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldHasAudio, v))
+}
+
+// HasAudioNEQ applies the NEQ predicate on the "has_audio" field.
+func HasAudioNEQ(v bool) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldHasAudio, v))
+}
+
+// HasAudioIsNil applies the IsNil predicate on the "has_audio" field.
+func HasAudioIsNil() predicate.Video {
+	return predicate.Video(sql.FieldIsNull(FieldHasAudio))
+}
+
+// HasAudioNotNil applies the NotNil predicate on the "has_audio" field.
+func HasAudioNotNil() predicate.Video {
+	return predicate.Video(sql.FieldNotNull(FieldHasAudio))
+}
+
+// MediaInfoIsNil applies the IsNil predicate on the "media_info" field.
+func MediaInfoIsNil() predicate.Video {
+	return predicate.Video(sql.FieldIsNull(FieldMediaInfo))
+}
+
+// MediaInfoNotNil applies the NotNil predicate on the "media_info" field.
+func MediaInfoNotNil() predicate.Video {
+	return predicate.Video(sql.FieldNotNull(FieldMediaInfo))
 }
 
 // SizeBytesEQ applies the EQ predicate on the "size_bytes" field.
@@ -674,6 +1094,98 @@ func HasCreatedBy() predicate.Video {
 func HasCreatedByWith(preds ...predicate.User) predicate.Video {
 	return predicate.Video(func(s *sql.Selector) {
 		step := newCreatedByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSteps applies the HasEdge predicate on the "steps" edge.
+func HasSteps() predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, StepsTable, StepsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasStepsWith applies the HasEdge predicate on the "steps" edge with a given conditions (other predicates).
+func HasStepsWith(preds ...predicate.IngestStep) predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := newStepsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasRuns applies the HasEdge predicate on the "runs" edge.
+func HasRuns() predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, RunsTable, RunsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasRunsWith applies the HasEdge predicate on the "runs" edge with a given conditions (other predicates).
+func HasRunsWith(preds ...predicate.PipelineRun) predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := newRunsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasKeyframes applies the HasEdge predicate on the "keyframes" edge.
+func HasKeyframes() predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, KeyframesTable, KeyframesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasKeyframesWith applies the HasEdge predicate on the "keyframes" edge with a given conditions (other predicates).
+func HasKeyframesWith(preds ...predicate.Keyframe) predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := newKeyframesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasOcrTexts applies the HasEdge predicate on the "ocr_texts" edge.
+func HasOcrTexts() predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, OcrTextsTable, OcrTextsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasOcrTextsWith applies the HasEdge predicate on the "ocr_texts" edge with a given conditions (other predicates).
+func HasOcrTextsWith(preds ...predicate.OCRText) predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := newOcrTextsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -5,6 +5,7 @@ package model
 import (
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vindex/vindex/ent"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/schema/role"
@@ -56,6 +57,9 @@ type SignupInput struct {
 	Name     *string `json:"name,omitempty"`
 }
 
+type Subscription struct {
+}
+
 type UpdateMemberInput struct {
 	// The membership's id.
 	ID   pulid.ID  `json:"id"`
@@ -65,4 +69,11 @@ type UpdateMemberInput struct {
 type UpdateWorkspaceInput struct {
 	ID   pulid.ID `json:"id"`
 	Name string   `json:"name"`
+}
+
+type UploadVideoInput struct {
+	WorkspaceID pulid.ID       `json:"workspaceId"`
+	File        graphql.Upload `json:"file"`
+	// Defaults to the file name.
+	Title *string `json:"title,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vindex/vindex/ent/privacy"
+	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/config"
 	"github.com/vindex/vindex/internal/server"
 	"github.com/vindex/vindex/internal/store"
@@ -30,20 +31,44 @@ func Main(m *testing.M) { testdb.Main(m, store.Migrate) }
 
 // Env is one running API with its own database.
 type Env struct {
-	URL    string
-	App    *server.App
-	Config config.Config
+	URL         string
+	App         *server.App
+	Config      config.Config
+	DatabaseURL string
+	Blobs       blob.Store
 }
 
+// Option changes how New sets the API up.
+type Option func(*config.Config)
+
+// WithRunner runs the real ingest pipeline: an embedded Dagu whose steps
+// run a freshly built vindex binary against this test's database.
+func WithRunner() Option {
+	return func(c *config.Config) { c.DaguURL = "" }
+}
+
+// WithConfig adjusts the configuration, e.g. to inject faults.
+func WithConfig(f func(*config.Config)) Option { return f }
+
+// noRunner is an address where no runner listens: APIs that do not ingest
+// need none, and uploads made there stay QUEUED.
+const noRunner = "http://127.0.0.1:9"
+
 // New starts an API on a brand-new migrated database.
-func New(t testing.TB) *Env {
+func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	cfg, err := config.FromEnv(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	cfg.DataDir = t.TempDir()
 	cfg.JWTSecret = "apitest-signing-key-apitest-signing-key"
-	st, err := store.Open(ctx, testdb.New(t))
+	cfg.DaguURL = noRunner
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dbURL := testdb.New(t)
+	st, err := store.Open(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	level := slog.LevelError
@@ -51,11 +76,25 @@ func New(t testing.TB) *Env {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	app, err := server.New(cfg, st, log)
+	blobs, err := server.OpenBlobs(ctx, cfg)
 	require.NoError(t, err)
+	if cfg.DaguURL == "" {
+		cfg.Bin = Binary(t)
+		cfg.DaguBin = daguBin(t)
+	}
+	runnerClient, stopRunner, _, err := server.StartRunner(ctx, cfg, dbURL, log)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer scancel()
+		stopRunner(sctx)
+	})
+	app, err := server.New(cfg, st, server.Deps{Blobs: blobs, Runner: runnerClient}, log)
+	require.NoError(t, err)
+	app.Start(ctx)
 	srv := httptest.NewServer(app.Handler)
 	t.Cleanup(srv.Close)
-	return &Env{URL: srv.URL, App: app, Config: cfg}
+	return &Env{URL: srv.URL, App: app, Config: cfg, DatabaseURL: dbURL, Blobs: blobs}
 }
 
 // System is a context that bypasses privacy rules, for arranging and

@@ -27,6 +27,17 @@ type Config struct {
 	MaxDepth      int           // VINDEX_GRAPHQL_MAX_DEPTH
 	MaxComplexity int           // VINDEX_GRAPHQL_MAX_COMPLEXITY
 	ShutdownGrace time.Duration // VINDEX_SHUTDOWN_GRACE
+
+	BlobStore         string         // VINDEX_BLOB_STORE: "" (local, under DataDir/blobs), file:///dir or s3://bucket/prefix?endpoint=…
+	S3AccessKey       string         // VINDEX_S3_ACCESS_KEY
+	S3SecretKey       string         // VINDEX_S3_SECRET_KEY
+	MaxUploadBytes    int64          // VINDEX_MAX_UPLOAD_MIB, in bytes
+	DaguURL           string         // VINDEX_DAGU_URL: an external Dagu instead of the embedded one
+	DaguToken         string         // VINDEX_DAGU_TOKEN
+	DaguBin           string         // VINDEX_DAGU_BIN
+	IngestConcurrency int            // VINDEX_INGEST_CONCURRENCY: pipeline runs at once
+	Faults            map[string]int // VINDEX_FAULTS: "step:n,…" makes a step fail n times first (testing)
+	Bin               string         // VINDEX_BIN: the vindex binary the pipeline's steps run
 }
 
 // FromEnv reads the configuration; lookup is os.LookupEnv outside tests.
@@ -44,6 +55,17 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		MaxDepth:      r.int("VINDEX_GRAPHQL_MAX_DEPTH", 12),
 		MaxComplexity: r.int("VINDEX_GRAPHQL_MAX_COMPLEXITY", 5000),
 		ShutdownGrace: r.duration("VINDEX_SHUTDOWN_GRACE", 15*time.Second),
+
+		BlobStore:         r.str("VINDEX_BLOB_STORE", ""),
+		S3AccessKey:       r.str("VINDEX_S3_ACCESS_KEY", ""),
+		S3SecretKey:       r.str("VINDEX_S3_SECRET_KEY", ""),
+		MaxUploadBytes:    int64(r.int("VINDEX_MAX_UPLOAD_MIB", 10*1024)) << 20,
+		DaguURL:           r.str("VINDEX_DAGU_URL", ""),
+		DaguToken:         r.str("VINDEX_DAGU_TOKEN", ""),
+		DaguBin:           r.str("VINDEX_DAGU_BIN", ""),
+		IngestConcurrency: r.int("VINDEX_INGEST_CONCURRENCY", 2),
+		Faults:            r.faults("VINDEX_FAULTS"),
+		Bin:               r.str("VINDEX_BIN", ""),
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(r.str("VINDEX_LOG_LEVEL", "info"))); err != nil {
 		r.errs = append(r.errs, fmt.Sprintf("VINDEX_LOG_LEVEL: %v", err))
@@ -105,4 +127,22 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (r *reader) faults(key string) map[string]int {
+	out := map[string]int{}
+	s := r.str(key, "")
+	if s == "" {
+		return out
+	}
+	for _, part := range strings.Split(s, ",") {
+		name, n, ok := strings.Cut(strings.TrimSpace(part), ":")
+		count, err := strconv.Atoi(n)
+		if !ok || name == "" || err != nil || count < 0 {
+			r.errs = append(r.errs, fmt.Sprintf("%s: %q is not step:count", key, part))
+			continue
+		}
+		out[name] = count
+	}
+	return out
 }

@@ -19,7 +19,9 @@ import (
 
 	"github.com/vindex/vindex/graph"
 	"github.com/vindex/vindex/internal/auth"
+	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/config"
+	"github.com/vindex/vindex/internal/ingest"
 	"github.com/vindex/vindex/internal/pgcluster"
 	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/workspace"
@@ -29,11 +31,19 @@ import (
 type App struct {
 	Store   *store.Store
 	Auth    *auth.Service
+	Ingest  *ingest.Service
+	Events  *ingest.Hub
 	Handler http.Handler
 }
 
-// New wires the services and routes over st.
-func New(cfg config.Config, st *store.Store, log *slog.Logger) (*App, error) {
+// Deps are the outside services the app talks to besides its database.
+type Deps struct {
+	Blobs  blob.Store
+	Runner ingest.Runner
+}
+
+// New wires the services and routes over st. Start runs its background work.
+func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App, error) {
 	key, err := auth.LoadOrCreateKey(cfg.JWTSecret, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -42,18 +52,26 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	workspaces := workspace.NewService(st.Ent)
+	workspaces := workspace.NewService(st.Ent, deps.Blobs)
 	authSvc := auth.NewService(st.Ent, sessions, auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}, workspaces, log)
-	resolver := &graph.Resolver{DB: st.Ent, Auth: authSvc, WorkspaceSvc: workspaces}
+	ingestSvc, err := ingest.NewService(st.Ent, deps.Blobs, deps.Runner, ingest.Config{Queue: IngestQueue, MaxUploadBytes: cfg.MaxUploadBytes}, log)
+	if err != nil {
+		return nil, err
+	}
+	events := ingest.NewHub(st.Pool, log)
+	signer := ingest.NewURLSigner(key, 6*time.Hour)
+	resolver := &graph.Resolver{DB: st.Ent, Auth: authSvc, WorkspaceSvc: workspaces, Ingest: ingestSvc, Events: events, Media: signer}
 	gql := graph.NewHandler(resolver, authSvc, graph.Limits{
 		MaxDepth:      cfg.MaxDepth,
 		MaxComplexity: cfg.MaxComplexity,
 		MaxTokens:     10_000,
 		MaxBodyBytes:  1 << 20,
+		MaxUpload:     cfg.MaxUploadBytes,
 	}, log)
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", authSvc.Middleware(graph.WriteAuthError)(gql))
+	mux.Handle("GET "+ingest.MediaPath, signer.Handler(deps.Blobs))
 	mux.Handle("GET /graphiql", playground.Handler("vindex GraphiQL", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -67,7 +85,14 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger) (*App, error) {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return &App{Store: st, Auth: authSvc, Handler: logRequests(log, mux)}, nil
+	return &App{Store: st, Auth: authSvc, Ingest: ingestSvc, Events: events, Handler: logRequests(log, mux)}, nil
+}
+
+// Start runs the app's background work until ctx ends: the event listener
+// that feeds subscriptions and the ingest reconciler.
+func (a *App) Start(ctx context.Context) {
+	go a.Events.Run(ctx)
+	go a.Ingest.RunReconciler(ctx, 5*time.Second)
 }
 
 // OpenDatabase returns the database URL to use: the configured one, or a
@@ -108,10 +133,34 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	app, err := New(cfg, st, log)
+	blobs, err := OpenBlobs(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	runnerClient, stopRunner, embedded, err := StartRunner(ctx, cfg, dbURL, log)
+	if err != nil {
+		return err
+	}
+	// Runs first: its drain waits for steps that still write to the database.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		stopRunner(dctx)
+	}()
+	app, err := New(cfg, st, Deps{Blobs: blobs, Runner: runnerClient}, log)
+	if err != nil {
+		return err
+	}
+	if embedded {
+		// A runner that was just started holds no live runs, whatever its
+		// files say: every attempt in flight is lost and starts again.
+		if err := app.Ingest.RecoverAll(ctx); err != nil {
+			log.Error("recover ingest runs", "err", err)
+		}
+	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	app.Start(bg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

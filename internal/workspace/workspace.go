@@ -21,11 +21,19 @@ import (
 	"github.com/vindex/vindex/internal/vectors"
 )
 
+// BlobDeleter removes a workspace's files when it is deleted.
+type BlobDeleter interface {
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
 // Service manages workspaces and memberships.
-type Service struct{ db *ent.Client }
+type Service struct {
+	db    *ent.Client
+	blobs BlobDeleter
+}
 
 // NewService returns the workspace service.
-func NewService(db *ent.Client) *Service { return &Service{db: db} }
+func NewService(db *ent.Client, blobs BlobDeleter) *Service { return &Service{db: db, blobs: blobs} }
 
 // privileged is for the writes the privacy rules reserve to this service
 // (creating a workspace and its first owner); callers are checked first.
@@ -128,6 +136,11 @@ func (s *Service) Delete(ctx context.Context, id pulid.ID) error {
 		return fmt.Errorf("delete workspace: %w", err)
 	}
 	viewer.FromContext(ctx).Revoke(id)
+	// Files go after the rows: a failure here leaves unreachable files, never
+	// rows pointing at missing ones. Steps still running find their video gone.
+	if err := s.blobs.DeletePrefix(context.WithoutCancel(ctx), string(id)+"/"); err != nil {
+		return fmt.Errorf("delete workspace files: %w", err)
+	}
 	return nil
 }
 

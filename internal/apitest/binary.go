@@ -1,0 +1,65 @@
+package apitest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds cmd/vindex once per test process and returns its path: the
+// pipeline's steps run the real binary, as in production.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vindex-testbin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "vindex")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/vindex")
+		cmd.Dir = repoRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{out: string(out), err: err}
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return "build vindex: " + e.err.Error() + "\n" + e.out }
+
+// repoRoot is the checkout this package was compiled from.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// daguBin is the Dagu binary make deps installed.
+func daguBin(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("VINDEX_DAGU_BIN"); p != "" {
+		return p
+	}
+	p := filepath.Join(repoRoot(), ".deps", "bin", "dagu")
+	_, err := os.Stat(p)
+	require.NoError(t, err, "the Dagu binary is missing: run make deps")
+	return p
+}
