@@ -70,7 +70,8 @@ func vindexCmd(bin, dataDir string, env []string, args ...string) *exec.Cmd {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "VINDEX_DATA_DIR="+dataDir)
+	cmd.Env = append(cmd.Env, "VINDEX_DATA_DIR="+dataDir,
+		"VINDEX_DAGU_BIN="+filepath.Join(apitest.RepoRoot(), ".deps", "bin", "dagu"))
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }

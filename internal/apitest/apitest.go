@@ -80,7 +80,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	require.NoError(t, err)
 	if cfg.DaguURL == "" {
 		cfg.Bin = Binary(t)
-		cfg.DaguBin = daguBin(t)
+		cfg.DaguBin = DaguBin(t)
 	}
 	runnerClient, stopRunner, _, err := server.StartRunner(ctx, cfg, dbURL, log)
 	require.NoError(t, err)

@@ -29,7 +29,7 @@ func Binary(t testing.TB) string {
 		}
 		binPath = filepath.Join(dir, "vindex")
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/vindex")
-		cmd.Dir = repoRoot()
+		cmd.Dir = RepoRoot()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = &buildError{out: string(out), err: err}
@@ -46,19 +46,19 @@ type buildError struct {
 
 func (e *buildError) Error() string { return "build vindex: " + e.err.Error() + "\n" + e.out }
 
-// repoRoot is the checkout this package was compiled from.
-func repoRoot() string {
+// RepoRoot is the checkout this package was compiled from.
+func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// daguBin is the Dagu binary make deps installed.
-func daguBin(t testing.TB) string {
+// DaguBin is the Dagu binary make deps installed (or VINDEX_DAGU_BIN).
+func DaguBin(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("VINDEX_DAGU_BIN"); p != "" {
 		return p
 	}
-	p := filepath.Join(repoRoot(), ".deps", "bin", "dagu")
+	p := filepath.Join(RepoRoot(), ".deps", "bin", "dagu")
 	_, err := os.Stat(p)
 	require.NoError(t, err, "the Dagu binary is missing: run make deps")
 	return p
