@@ -5,7 +5,7 @@ include Makefile.deps
 GO  ?= go
 BIN := $(CURDIR)/bin/vindex
 
-.PHONY: build run test vet fmt-check generate check-generate migration
+.PHONY: build run test bench vet fmt-check generate check-generate migration
 build:
 	$(GO) build -o $(BIN) ./cmd/vindex
 
@@ -16,6 +16,11 @@ run: deps build
 
 test: vet fmt-check
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Benchmarks print their figures (wall time per minute of video, the share
+# spent on orchestration, …); they are never asserted in tests.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...

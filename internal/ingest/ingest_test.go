@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -108,5 +107,4 @@ func TestRealClipIngests(t *testing.T) {
 			require.Contains(t, st.Message, "no audio")
 		}
 	}
-	_ = context.Background
 }
