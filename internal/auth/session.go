@@ -14,6 +14,7 @@ import (
 	"github.com/vindex/vindex/ent/schema/viewer"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/internal/apperr"
+	"github.com/vindex/vindex/internal/store"
 )
 
 // Session is what a successful sign-in returns.
@@ -47,7 +48,7 @@ func (s *Service) Signup(ctx context.Context, email, password, name string) (*Se
 		return nil, err
 	}
 	var sess *Session
-	err = s.withTx(ctx, func(tx *ent.Tx) error {
+	err = store.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		u, err := tx.User.Create().SetEmail(email).SetName(name).SetPasswordHash(hash).Save(system(ctx))
 		if ent.IsConstraintError(err) {
 			return apperr.New(apperr.Conflict, "an account with this email already exists")
@@ -99,7 +100,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Session, 
 		return nil, errBadCredentials
 	}
 	var sess *Session
-	err = s.withTx(ctx, func(tx *ent.Tx) error {
+	err = store.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		sess, err = s.startSession(ctx, tx, u, pulid.New("fam"))
 		return err
 	})
@@ -119,7 +120,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	}
 	var sess *Session
 	var reused *ent.RefreshToken
-	err := s.withTx(ctx, func(tx *ent.Tx) error {
+	err := store.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		rt, err := tx.RefreshToken.Query().
 			Where(refreshtoken.TokenHash(hashSecret(token))).
 			ForUpdate().

@@ -167,7 +167,7 @@ func (s *Service) recover(ctx context.Context, v *ent.Video, r *ent.PipelineRun,
 	}
 	if permanent || lost+1 >= maxLostRuns {
 		s.log.Warn("ingest attempt lost; failing the video", "video", v.ID, "attempt", r.Attempt, "why", why)
-		return s.closeAttempt(ctx, v, video.StatusFAILED)
+		return s.closeAttempt(ctx, v, video.StatusFAILED, fmt.Sprintf("the pipeline runner lost the run %d times (last: %s)", lost+1, why))
 	}
 	s.log.Warn("ingest attempt lost; starting a new one", "video", v.ID, "attempt", r.Attempt, "why", why)
 	err = s.db.PipelineRun.UpdateOne(r).SetStatus(pipelinerun.StatusLOST).SetError(why).SetFinishedAt(time.Now()).Exec(system(ctx))

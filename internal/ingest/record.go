@@ -17,19 +17,6 @@ func system(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)
 }
 
-// inTx runs fn in a transaction and commits.
-func inTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error {
-	tx, err := db.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 func notify(ctx context.Context, tx *ent.Tx, e Event) error {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()

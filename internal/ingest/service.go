@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/vindex/vindex/internal/auth"
 	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/runner"
+	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/pipelines"
 )
 
@@ -71,15 +73,9 @@ func (s *Service) Upload(ctx context.Context, ws pulid.ID, title, filename, cont
 	if err := auth.RequireRole(ctx, ws, role.Member); err != nil {
 		return nil, err
 	}
-	title = strings.TrimSpace(title)
-	if title == "" {
-		title = strings.TrimSpace(filename)
-	}
-	if title == "" {
-		title = "Untitled video"
-	}
-	if utf8.RuneCountInString(title) > 300 {
-		return nil, apperr.Invalid("title", "title must be at most 300 characters")
+	title, err := videoTitle(title, filename)
+	if err != nil {
+		return nil, err
 	}
 	create := s.db.Video.Create().
 		SetWorkspaceID(ws).SetTitle(title).
@@ -110,6 +106,22 @@ func (s *Service) Upload(ctx context.Context, ws pulid.ID, title, filename, cont
 		return nil, err
 	}
 	return s.db.Video.Get(ctx, v.ID)
+}
+
+// videoTitle is the title a new video gets: the one given, else the file's
+// name.
+func videoTitle(title, filename string) (string, error) {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		title = strings.TrimSpace(filename)
+	}
+	if title == "" {
+		title = "Untitled video"
+	}
+	if utf8.RuneCountInString(title) > 300 {
+		return "", apperr.Invalid("title", "title must be at most 300 characters")
+	}
+	return title, nil
 }
 
 // limitedReader fails with ErrTooLarge past its limit rather than
@@ -151,7 +163,7 @@ func runID(v pulid.ID, attempt int) string { return fmt.Sprintf("%s-a%d", v, att
 func (s *Service) submit(ctx context.Context, v *ent.Video) error {
 	ctx = system(ctx)
 	var attempt int
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := store.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		// Lock the video so two concurrent submissions cannot take the same attempt.
 		cur, err := tx.Video.Query().Where(video.ID(v.ID)).ForUpdate().Only(ctx)
 		if err != nil {
@@ -215,13 +227,25 @@ func (s *Service) queueSteps(ctx context.Context, tx *ent.Tx, v *ent.Video, atte
 	return nil
 }
 
-// enqueue hands the attempt to the runner. A failure is only logged: the
-// attempt is recorded, and the reconciler submits it again until the
-// runner takes it.
+// enqueue hands the attempt to the runner. A runner that is down only gets
+// a log line: the attempt is recorded, and the reconciler submits it again
+// until the runner takes it. A runner that refuses the submission outright
+// (the pipeline or its arguments are invalid) fails the video, since
+// submitting again would be refused again.
 func (s *Service) enqueue(ctx context.Context, id pulid.ID, attempt int) {
 	params := map[string]string{"VIDEO_ID": string(id), "ATTEMPT": fmt.Sprint(attempt)}
 	err := s.runner.Enqueue(ctx, s.spec.Name, pipelines.Ingest, params, runID(id, attempt), s.queue)
-	if err != nil && !errors.Is(err, runner.ErrAlreadyExists) {
+	var apiErr *runner.APIError
+	switch {
+	case err == nil || errors.Is(err, runner.ErrAlreadyExists):
+	case errors.Is(err, runner.ErrInvalid) || (errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest):
+		s.log.Error("the runner refused the pipeline", "video", id, "attempt", attempt, "err", err)
+		if v, gerr := s.db.Video.Get(system(ctx), id); gerr == nil && v.IngestAttempt == attempt {
+			if cerr := s.closeAttempt(ctx, v, video.StatusFAILED, "the pipeline runner refused the run: "+err.Error()); cerr != nil {
+				s.log.Error("record refused pipeline", "video", id, "err", cerr)
+			}
+		}
+	default:
 		s.log.Warn("runner did not take the run yet; the reconciler will retry", "video", id, "attempt", attempt, "err", err)
 	}
 }
@@ -265,7 +289,7 @@ func (s *Service) Cancel(ctx context.Context, id pulid.ID) (*ent.Video, error) {
 		return nil, apperr.New(apperr.Conflict, "only a queued or running ingest can be cancelled (this one is %s)", v.Status)
 	}
 	// Record first: steps that start after this see CANCELLED and do nothing.
-	if err := s.closeAttempt(ctx, v, video.StatusCANCELLED); err != nil {
+	if err := s.closeAttempt(ctx, v, video.StatusCANCELLED, ""); err != nil {
 		return nil, err
 	}
 	if err := s.runner.Stop(ctx, s.spec.Name, runID(v.ID, v.IngestAttempt)); err != nil && !errors.Is(err, runner.ErrNotFound) {
@@ -274,13 +298,13 @@ func (s *Service) Cancel(ctx context.Context, id pulid.ID) (*ent.Video, error) {
 	return s.db.Video.Get(ctx, id)
 }
 
-func (s *Service) closeAttempt(ctx context.Context, v *ent.Video, status video.Status) error {
+func (s *Service) closeAttempt(ctx context.Context, v *ent.Video, status video.Status, reason string) error {
 	steps, err := s.db.IngestStep.Query().Where(ingeststep.VideoID(v.ID)).All(system(ctx))
 	if err != nil {
 		return err
 	}
-	return inTx(ctx, s.db, func(tx *ent.Tx) error {
-		return closeAttempt(ctx, tx, v, steps, v.IngestAttempt, status)
+	return store.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		return closeAttempt(ctx, tx, v, steps, v.IngestAttempt, status, reason)
 	})
 }
 

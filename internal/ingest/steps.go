@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/media"
+	"github.com/vindex/vindex/internal/store"
 )
 
 // Exit codes of `vindex step`, as pipelines/ingest.yaml's retry policies
@@ -69,6 +71,7 @@ type job struct {
 	attempt  int
 	step     string
 	dir      string
+	source   string // the upload's local path, once localSource found it
 	progress func(float64)
 }
 
@@ -102,15 +105,20 @@ func (s *Steps) Run(ctx context.Context, name string, videoID pulid.ID, attempt 
 		s.Log.Info("step already done", "step", name, "video", videoID, "attempt", attempt)
 		return nil
 	}
-	err = inTx(ctx, s.DB, func(tx *ent.Tx) error {
-		if v.Status == video.StatusQUEUED {
+	live := false
+	err = store.InTx(ctx, s.DB, func(tx *ent.Tx) error {
+		cur, ok, err := attemptLive(ctx, tx, videoID, attempt)
+		if live = ok; err != nil || !live {
+			return err // cancelled since load: nothing to do
+		}
+		if cur.Status == video.StatusQUEUED {
 			if err := setVideo(ctx, tx, v, video.StatusPROCESSING, "", ""); err != nil {
 				return err
 			}
 		}
 		return setStep(ctx, tx, v, name, stepChange{Status: ingeststep.StatusRUNNING, Attempt: attempt, Start: true})
 	})
-	if err != nil {
+	if err != nil || !live {
 		return err
 	}
 	dir, err := os.MkdirTemp(s.Scratch, "vindex-step-")
@@ -153,6 +161,22 @@ func (s *Steps) load(ctx context.Context, id pulid.ID, name string, attempt int)
 	return v, st, true, nil
 }
 
+// attemptLive locks the video's row and reports whether attempt is still
+// its current, unfinished attempt. A step checks it in each transaction that
+// records its state, so that a step stopped by cancelIngest, or outlived by
+// a newer attempt, does not write over what the cancel recorded: the lock
+// orders the two transactions.
+func attemptLive(ctx context.Context, tx *ent.Tx, id pulid.ID, attempt int) (*ent.Video, bool, error) {
+	v, err := tx.Video.Query().Where(video.ID(id)).ForUpdate().Only(system(ctx))
+	if ent.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, v.IngestAttempt == attempt && (v.Status == video.StatusQUEUED || v.Status == video.StatusPROCESSING), nil
+}
+
 // finish records how the step ended.
 func (s *Steps) finish(ctx context.Context, j *job, err error) error {
 	var skip errSkipped
@@ -164,13 +188,22 @@ func (s *Steps) finish(ctx context.Context, j *job, err error) error {
 		c.Status, c.Progress, c.Message = ingeststep.StatusSKIPPED, 1, skip.reason
 		err = nil
 	case errors.Is(err, ErrPermanent):
-		c.Status, c.Error = ingeststep.StatusFAILED, describe(err)
+		c.Status, c.Error = ingeststep.StatusFAILED, describe(err, j)
 	default:
 		// The runner may try again; the failure handler records FAILED
 		// once the retries are spent.
-		c.Status, c.Error = ingeststep.StatusRETRYING, describe(err)
+		c.Status, c.Error = ingeststep.StatusRETRYING, describe(err, j)
 	}
-	rerr := inTx(ctx, s.DB, func(tx *ent.Tx) error {
+	rerr := store.InTx(ctx, s.DB, func(tx *ent.Tx) error {
+		_, live, err := attemptLive(ctx, tx, j.video.ID, j.attempt)
+		if err != nil {
+			return err
+		}
+		if !live && c.Status != ingeststep.StatusSUCCEEDED && c.Status != ingeststep.StatusSKIPPED {
+			// Stopped by a cancel (or outlived by a newer attempt), which
+			// has recorded the step already: a failure now is only the stop.
+			return nil
+		}
 		if err := setStep(ctx, tx, j.video, j.step, c); err != nil {
 			return err
 		}
@@ -190,9 +223,14 @@ func (s *Steps) finish(ctx context.Context, j *job, err error) error {
 	return err
 }
 
-// describe is the error as people should read it.
-func describe(err error) string {
-	msg := err.Error()
+// describe is the error as people should read it: the workspace's users
+// see it, so it names no path of the server (the logs have the full error).
+func describe(err error, j *job) string {
+	msg := strings.TrimPrefix(err.Error(), ErrPermanent.Error()+": ")
+	if j.source != "" {
+		msg = strings.NewReplacer("file:"+j.source+": ", "", " "+j.source+":", ":", j.source, "the file").Replace(msg)
+	}
+	msg = strings.ReplaceAll(msg, j.dir+string(filepath.Separator), "")
 	if len(msg) > 2000 {
 		msg = msg[:2000] + "…"
 	}
@@ -213,7 +251,10 @@ func (s *Steps) progressReporter(ctx context.Context, j *job) func(float64) {
 			return
 		}
 		last, lastP = time.Now(), p
-		err := inTx(ctx, s.DB, func(tx *ent.Tx) error {
+		err := store.InTx(ctx, s.DB, func(tx *ent.Tx) error {
+			if _, live, err := attemptLive(ctx, tx, j.video.ID, j.attempt); err != nil || !live {
+				return err
+			}
 			return setStep(ctx, tx, j.video, j.step, stepChange{Status: ingeststep.StatusRUNNING, Progress: p, Attempt: j.attempt})
 		})
 		if err != nil {
@@ -234,12 +275,15 @@ func videoPrefix(v *ent.Video) string { return fmt.Sprintf("%s/%s/", v.Workspace
 // store, a copy in the scratch dir otherwise.
 func (s *Steps) localSource(ctx context.Context, j *job) (string, error) {
 	if l, ok := s.Blobs.(*blob.Local); ok {
-		return l.Path(j.video.StorageKey)
+		p, err := l.Path(j.video.StorageKey)
+		j.source = p
+		return p, err
 	}
 	dst := filepath.Join(j.dir, "source")
 	if err := blob.Fetch(ctx, s.Blobs, j.video.StorageKey, dst); err != nil {
 		return "", fmt.Errorf("fetch upload: %w", err)
 	}
+	j.source = dst
 	return dst, nil
 }
 
@@ -326,7 +370,7 @@ func (s *Steps) keyframes(ctx context.Context, j *job) error {
 		}
 		j.progress(0.8 + 0.2*float64(i+1)/float64(len(frames)))
 	}
-	return inTx(ctx, s.DB, func(tx *ent.Tx) error {
+	return store.InTx(ctx, s.DB, func(tx *ent.Tx) error {
 		if _, err := tx.Keyframe.Delete().Where(keyframe.VideoID(j.video.ID)).Exec(system(ctx)); err != nil {
 			return err
 		}
@@ -419,7 +463,7 @@ func (s *Steps) ocr(ctx context.Context, j *job) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return inTx(ctx, s.DB, func(tx *ent.Tx) error {
+	return store.InTx(ctx, s.DB, func(tx *ent.Tx) error {
 		if _, err := tx.OCRText.Delete().Where(ocrtext.VideoID(j.video.ID)).Exec(system(ctx)); err != nil {
 			return err
 		}
@@ -485,13 +529,18 @@ func (s *Steps) endAttempt(ctx context.Context, id pulid.ID, attempt int, status
 	if err != nil {
 		return err
 	}
-	return inTx(ctx, s.DB, func(tx *ent.Tx) error { return closeAttempt(ctx, tx, v, steps, attempt, status) })
+	return store.InTx(ctx, s.DB, func(tx *ent.Tx) error { return closeAttempt(ctx, tx, v, steps, attempt, status, "") })
 }
 
 // closeAttempt ends an attempt in the database: failing or interrupted steps
 // become FAILED (or CANCELLED), steps that never ran CANCELLED, and the video
-// and its run take the final status.
-func closeAttempt(ctx context.Context, tx *ent.Tx, v *ent.Video, steps []*ent.IngestStep, attempt int, status video.Status) error {
+// and its run take the final status. reason explains a failure that no step
+// recorded (the runner refused or lost the run).
+func closeAttempt(ctx context.Context, tx *ent.Tx, v *ent.Video, steps []*ent.IngestStep, attempt int, status video.Status, reason string) error {
+	// The video's row first, as attemptLive takes it: no deadlock with a step.
+	if _, err := tx.Video.Query().Where(video.ID(v.ID)).ForUpdate().Only(system(ctx)); err != nil {
+		return err
+	}
 	failedStep, errText := "", ""
 	for _, st := range steps {
 		if isTerminal(st.Status) {
@@ -512,7 +561,7 @@ func closeAttempt(ctx context.Context, tx *ent.Tx, v *ent.Video, steps []*ent.In
 		}
 	}
 	if status == video.StatusFAILED && errText == "" {
-		errText = "the pipeline failed"
+		errText = firstNonEmpty(reason, "the pipeline failed")
 	}
 	runStatus := pipelinerun.StatusFAILED
 	if status == video.StatusCANCELLED {

@@ -18,6 +18,7 @@ import (
 	"github.com/vindex/vindex/ent/workspace"
 	"github.com/vindex/vindex/internal/apperr"
 	"github.com/vindex/vindex/internal/auth"
+	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/vectors"
 )
 
@@ -54,17 +55,13 @@ func (s *Service) Create(ctx context.Context, name string) (*ent.Workspace, erro
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.db.Tx(ctx)
+	var ws *ent.Workspace
+	err = store.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		ws, err = s.CreateInTx(ctx, tx, v.UserID, name, false)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	ws, err := s.CreateInTx(ctx, tx, v.UserID, name, false)
-	if err != nil {
-		_ = tx.Rollback()
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("create workspace: %w", err)
 	}
 	return ws.Unwrap(), nil
 }
@@ -120,20 +117,17 @@ func (s *Service) Delete(ctx context.Context, id pulid.ID) error {
 	if err := auth.RequireRole(ctx, id, role.Owner); err != nil {
 		return err
 	}
-	tx, err := s.db.Tx(ctx)
+	err := store.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		if err := vectors.DropWorkspace(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.Workspace.DeleteOneID(id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete workspace: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	if err := vectors.DropWorkspace(ctx, tx, id); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Workspace.DeleteOneID(id).Exec(ctx); err != nil {
-		_ = tx.Rollback()
-		return fmt.Errorf("delete workspace: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("delete workspace: %w", err)
 	}
 	viewer.FromContext(ctx).Revoke(id)
 	// Files go after the rows: a failure here leaves unreachable files, never
