@@ -78,8 +78,7 @@ func NewHandler(r *Resolver, auth HeaderAuthenticator, limits Limits, log *slog.
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	// Files over 32 MiB are spooled to a temporary file, never kept in memory.
-	srv.AddTransport(transport.MultipartForm{MaxUploadSize: limits.MaxUpload, MaxMemory: 32 << 20})
+	srv.AddTransport(streamingUpload{maxSize: limits.MaxUpload})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)

@@ -69,8 +69,15 @@ func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App,
 		MaxUpload:     cfg.MaxUploadBytes,
 	}, log)
 
+	uploads, err := ingestSvc.TusHandler(ingest.UploadsPath, filepath.Join(cfg.DataDir, "uploads"))
+	if err != nil {
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", authSvc.Middleware(graph.WriteAuthError)(gql))
+	// Resumable uploads (tus): every method, and no body limit but the upload size.
+	mux.Handle(ingest.UploadsPath, authSvc.Middleware(graph.WriteAuthError)(uploads))
 	mux.Handle("GET "+ingest.MediaPath, signer.Handler(deps.Blobs))
 	mux.Handle("GET /graphiql", playground.Handler("vindex GraphiQL", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
