@@ -34,11 +34,14 @@ func (streamingUpload) Supports(r *http.Request) bool {
 
 func (t streamingUpload) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
-	if r.ContentLength > t.maxSize {
-		writeUploadError(w, http.StatusRequestEntityTooLarge, "the request is larger than the upload limit")
+	// The envelope (operations, map, part headers) may add a little to the
+	// file; the file itself is held to the limit by the upload service.
+	limit := t.maxSize + envelopeAllowance
+	if r.ContentLength > limit {
+		writeUploadError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the %d MiB limit", t.maxSize>>20))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, t.maxSize)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		writeUploadError(w, http.StatusBadRequest, "the body is not multipart/form-data")
@@ -88,6 +91,9 @@ func (t streamingUpload) Do(w http.ResponseWriter, r *http.Request, exec graphql
 	_ = json.NewEncoder(w).Encode(responses(ctx))
 }
 
+// envelopeAllowance is what the multipart request may carry besides the file.
+const envelopeAllowance = 1 << 20
+
 // forwardOnly satisfies graphql.Upload's io.ReadSeeker for a part that can
 // only be read once, front to back.
 type forwardOnly struct{ io.Reader }
@@ -111,7 +117,10 @@ func decodePart(mr *multipart.Reader, name string, v any) error {
 func writeUploadError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	code := apperr.BadUserInput
-	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": string(code)}}}}
+	ext := map[string]any{"code": string(apperr.BadUserInput)}
+	if status == http.StatusRequestEntityTooLarge {
+		ext["field"] = "file"
+	}
+	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: ext}}}
 	_ = json.NewEncoder(w).Encode(resp)
 }
