@@ -177,9 +177,11 @@ func (s *Service) recover(ctx context.Context, v *ent.Video, r *ent.PipelineRun,
 	return s.submit(ctx, v)
 }
 
-// RecoverAll treats every active attempt as lost and starts a new one. The
-// server calls it at start when it runs its own runner: a runner that was
-// just started holds no live runs, whatever its files say.
+// RecoverAll treats every attempt in flight on this machine as lost and
+// starts a new one. The server calls it at start when it runs its own
+// runner: a runner that was just started holds no live local runs, whatever
+// its files say. Runs on workers elsewhere survive a server restart and are
+// left to the reconciler.
 func (s *Service) RecoverAll(ctx context.Context) error {
 	runs, err := s.activeRuns(ctx)
 	if err != nil {
@@ -187,6 +189,10 @@ func (s *Service) RecoverAll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, r := range runs {
+		if dr, err := s.runner.Run(ctx, s.spec.Name, r.RunnerID); err == nil && dr.Status == daguRunning &&
+			dr.WorkerID != "" && dr.WorkerID != runner.WorkerID {
+			continue
+		}
 		if err := s.runner.Stop(ctx, s.spec.Name, r.RunnerID); err != nil && !errors.Is(err, runner.ErrNotFound) {
 			s.log.Debug("stop stale run", "run", r.RunnerID, "err", err)
 		}

@@ -207,18 +207,32 @@ func (s *Steps) finish(ctx context.Context, j *job, err error) error {
 		if err := setStep(ctx, tx, j.video, j.step, c); err != nil {
 			return err
 		}
-		if j.step == finalStep && c.Status == ingeststep.StatusSUCCEEDED {
+		switch {
+		case j.step == finalStep && c.Status == ingeststep.StatusSUCCEEDED:
 			// The video succeeds with its last step, in the same
 			// transaction and after it, so watchers see them in that order.
 			if err := setVideo(ctx, tx, j.video, video.StatusSUCCEEDED, "", ""); err != nil {
 				return err
 			}
 			return finishRun(ctx, tx, j.video.ID, j.attempt, pipelinerun.StatusSUCCEEDED, "")
+		case c.Status == ingeststep.StatusFAILED:
+			// A permanent failure ends the attempt here rather than through
+			// the runner's failure path: Dagu 1.30 holds a failed run's
+			// queue slot for ~45 s, and a few bad uploads would stall every
+			// workspace's ingest. The rest of the run finds the attempt over.
+			steps, err := tx.IngestStep.Query().Where(ingeststep.VideoID(j.video.ID)).All(system(ctx))
+			if err != nil {
+				return err
+			}
+			return closeAttempt(ctx, tx, j.video, steps, j.attempt, video.StatusFAILED, "")
 		}
 		return nil
 	})
 	if rerr != nil {
 		return errors.Join(err, rerr)
+	}
+	if errors.Is(err, ErrPermanent) {
+		return nil // recorded: the run goes on, a no-op, and frees its slot
 	}
 	return err
 }
@@ -381,8 +395,24 @@ func (s *Steps) keyframes(ctx context.Context, j *job) error {
 				SetOrdinal(i).SetTimeSeconds(f.Time).SetBlobKey(keys[i]).
 				SetWidth(f.Width).SetHeight(f.Height)
 		}
-		return tx.Keyframe.CreateBulk(creates...).Exec(system(ctx))
+		return inBatches(creates, func(b []*ent.KeyframeCreate) error { return tx.Keyframe.CreateBulk(b...).Exec(system(ctx)) })
 	})
+}
+
+// insertBatch bounds the rows of one INSERT: PostgreSQL takes at most 65535
+// parameters a statement, and a long video has thousands of keyframes.
+const insertBatch = 1000
+
+// inBatches calls fn with consecutive slices of items, insertBatch at most.
+func inBatches[T any](items []T, fn func([]T) error) error {
+	for len(items) > 0 {
+		n := min(len(items), insertBatch)
+		if err := fn(items[:n]); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
 }
 
 func putFile(ctx context.Context, store blob.Store, key, path, contentType string) error {
@@ -481,7 +511,7 @@ func (s *Steps) ocr(ctx context.Context, j *job) error {
 				SetTimeSeconds(frames[i].TimeSeconds).SetKeyframeOrdinal(frames[i].Ordinal).
 				SetText(r.Text).SetWords(words))
 		}
-		return tx.OCRText.CreateBulk(creates...).Exec(system(ctx))
+		return inBatches(creates, func(b []*ent.OCRTextCreate) error { return tx.OCRText.CreateBulk(b...).Exec(system(ctx)) })
 	})
 }
 
@@ -543,18 +573,23 @@ func closeAttempt(ctx context.Context, tx *ent.Tx, v *ent.Video, steps []*ent.In
 	}
 	failedStep, errText := "", ""
 	for _, st := range steps {
+		if st.Status == ingeststep.StatusFAILED && failedStep == "" {
+			failedStep, errText = st.Name, st.Error
+		}
+	}
+	for _, st := range steps {
 		if isTerminal(st.Status) {
-			if st.Status == ingeststep.StatusFAILED && failedStep == "" {
-				failedStep, errText = st.Name, st.Error
-			}
 			continue
 		}
 		c := stepChange{Status: ingeststep.StatusCANCELLED, Progress: st.Progress, Attempt: attempt, Message: "not run: the pipeline stopped"}
-		if status == video.StatusFAILED && (st.Status == ingeststep.StatusRETRYING || st.Status == ingeststep.StatusRUNNING) {
+		if st.Status == ingeststep.StatusRUNNING || st.Status == ingeststep.StatusRETRYING {
+			c.Message = "stopped: the pipeline stopped"
+		}
+		// With no step recorded as failed, the one the runner gave up on
+		// (still RETRYING or RUNNING) is the failure.
+		if status == video.StatusFAILED && failedStep == "" && (st.Status == ingeststep.StatusRETRYING || st.Status == ingeststep.StatusRUNNING) {
 			c.Status, c.Error, c.Message = ingeststep.StatusFAILED, firstNonEmpty(st.Error, "the step did not finish"), ""
-			if failedStep == "" {
-				failedStep, errText = st.Name, c.Error
-			}
+			failedStep, errText = st.Name, c.Error
 		}
 		if err := setStep(ctx, tx, v, st.Name, c); err != nil {
 			return err
