@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,19 @@ type Config struct {
 	IngestConcurrency int            // VINDEX_INGEST_CONCURRENCY: pipeline runs at once
 	Faults            map[string]int // VINDEX_FAULTS: "step:n,…" makes a step fail n times first (testing)
 	Bin               string         // VINDEX_BIN: the vindex binary the pipeline's steps run
+
+	// Workers on other machines: the embedded coordinator's address (empty: loopback on a
+	// free port), mutual TLS between coordinator and workers (all three or none), and
+	// vindex worker's settings (its flags override them).
+	DaguCoordinatorAddr string // VINDEX_DAGU_COORDINATOR_ADDR: host:port
+	DaguPeerCert        string // VINDEX_DAGU_PEER_CERT
+	DaguPeerKey         string // VINDEX_DAGU_PEER_KEY
+	DaguPeerCA          string // VINDEX_DAGU_PEER_CA
+	WorkerCoordinator   string // VINDEX_WORKER_COORDINATOR: the coordinator's host:port
+	WorkerID            string // VINDEX_WORKER_ID; empty: the host name
+	WorkerMaxActiveRuns int    // VINDEX_WORKER_MAX_ACTIVE_RUNS; 0: IngestConcurrency
+	WorkerRunnerHome    string // VINDEX_WORKER_RUNNER_HOME: the server's runner home, shared; empty: DataDir/dagu
+	WorkerHome          string // VINDEX_WORKER_HOME: the worker's own runner home; empty: DataDir/dagu-worker-<id>
 }
 
 // FromEnv reads the configuration; lookup is os.LookupEnv outside tests.
@@ -66,6 +80,20 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		IngestConcurrency: r.int("VINDEX_INGEST_CONCURRENCY", 2),
 		Faults:            r.faults("VINDEX_FAULTS"),
 		Bin:               r.str("VINDEX_BIN", ""),
+
+		DaguCoordinatorAddr: r.str("VINDEX_DAGU_COORDINATOR_ADDR", ""),
+		DaguPeerCert:        r.str("VINDEX_DAGU_PEER_CERT", ""),
+		DaguPeerKey:         r.str("VINDEX_DAGU_PEER_KEY", ""),
+		DaguPeerCA:          r.str("VINDEX_DAGU_PEER_CA", ""),
+
+		WorkerCoordinator:   r.str("VINDEX_WORKER_COORDINATOR", ""),
+		WorkerID:            r.str("VINDEX_WORKER_ID", ""),
+		WorkerMaxActiveRuns: r.int("VINDEX_WORKER_MAX_ACTIVE_RUNS", 0),
+		WorkerRunnerHome:    r.str("VINDEX_WORKER_RUNNER_HOME", ""),
+		WorkerHome:          r.str("VINDEX_WORKER_HOME", ""),
+	}
+	if peer := []string{c.DaguPeerCert, c.DaguPeerKey, c.DaguPeerCA}; slices.Contains(peer, "") && slices.ContainsFunc(peer, func(v string) bool { return v != "" }) {
+		r.errs = append(r.errs, "VINDEX_DAGU_PEER_CERT, VINDEX_DAGU_PEER_KEY and VINDEX_DAGU_PEER_CA: set all three (mutual TLS) or none")
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(r.str("VINDEX_LOG_LEVEL", "info"))); err != nil {
 		r.errs = append(r.errs, fmt.Sprintf("VINDEX_LOG_LEVEL: %v", err))

@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { apitest.Main(m) }
 
 // ingestTimeout bounds one video's trip through the real pipeline; the
 // queue passes every 3 s and each step is its own process.
-const ingestTimeout = 40 * time.Second
+const ingestTimeout = 2 * time.Minute
 
 // makeClip renders a clip with known on-screen text, two scenes and a tone.
 func makeClip(t *testing.T, text string) string {

@@ -193,8 +193,11 @@ func (s *Service) RecoverAll(ctx context.Context) error {
 			dr.WorkerID != "" && dr.WorkerID != runner.WorkerID {
 			continue
 		}
+		// A stale run still queued would take a slot from the new attempt.
 		if err := s.runner.Stop(ctx, s.spec.Name, r.RunnerID); err != nil && !errors.Is(err, runner.ErrNotFound) {
-			s.log.Debug("stop stale run", "run", r.RunnerID, "err", err)
+			if err := s.runner.Dequeue(ctx, s.spec.Name, r.RunnerID); err != nil && !errors.Is(err, runner.ErrNotFound) {
+				s.log.Debug("remove stale run", "run", r.RunnerID, "err", err)
+			}
 		}
 		if err := s.recover(ctx, r.Edges.Video, r, "vindex restarted while the run was in flight"); err != nil {
 			errs = append(errs, err)

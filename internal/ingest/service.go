@@ -33,6 +33,7 @@ type Runner interface {
 	Enqueue(ctx context.Context, name, spec string, params map[string]string, runID, queue string) error
 	Run(ctx context.Context, name, runID string) (*runner.Run, error)
 	Stop(ctx context.Context, name, runID string) error
+	Dequeue(ctx context.Context, name, runID string) error
 }
 
 // Service handles videos' ingest for the API.

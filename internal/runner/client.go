@@ -270,6 +270,18 @@ func (c *Client) Stop(ctx context.Context, name, runID string) error {
 	return nil
 }
 
+// Dequeue removes a run that is still waiting in its queue; Stop refuses
+// those ("not_running"), and they would otherwise take a slot later.
+func (c *Client) Dequeue(ctx context.Context, name, runID string) error {
+	if err := checkRef(name, runID); err != nil {
+		return fmt.Errorf("dequeue run %s/%s: %w", name, runID, err)
+	}
+	if err := c.do(ctx, http.MethodGet, runPath(name, runID)+"/dequeue", nil, nil); err != nil {
+		return fmt.Errorf("dequeue run %s/%s: %w", name, runID, err)
+	}
+	return nil
+}
+
 // RetryStep re-runs one step of a finished run (and what depends on it), keeping the run id.
 //
 // Two traps of Dagu 1.30. A retry that comes within about a second of the run's end is
@@ -335,8 +347,8 @@ func (c *Client) StepLog(ctx context.Context, name, runID, step, stream string) 
 	return out.Content, nil
 }
 
-// Worker is one worker as the coordinator sees it.
-type Worker struct {
+// WorkerInfo is one worker as the coordinator sees it.
+type WorkerInfo struct {
 	ID           string
 	Labels       map[string]string
 	HealthStatus string // "healthy", "warning" (no heartbeat for ~5 s) or "unhealthy" (~15 s)
@@ -347,7 +359,7 @@ type Worker struct {
 
 // Workers lists the workers known to the coordinator, including ones that stopped beating
 // (they linger as "unhealthy").
-func (c *Client) Workers(ctx context.Context) ([]Worker, error) {
+func (c *Client) Workers(ctx context.Context) ([]WorkerInfo, error) {
 	var out struct {
 		Workers []struct {
 			ID              string            `json:"id"`
@@ -360,9 +372,9 @@ func (c *Client) Workers(ctx context.Context) ([]Worker, error) {
 	if err := c.do(ctx, http.MethodGet, "/api/v2/workers", nil, &out); err != nil {
 		return nil, fmt.Errorf("list workers: %w", err)
 	}
-	ws := make([]Worker, 0, len(out.Workers))
+	ws := make([]WorkerInfo, 0, len(out.Workers))
 	for _, w := range out.Workers {
-		ws = append(ws, Worker{
+		ws = append(ws, WorkerInfo{
 			ID:              w.ID,
 			Labels:          w.Labels,
 			HealthStatus:    w.HealthStatus,

@@ -20,3 +20,18 @@ func (s *Supervisor) Home() string { return s.paths.home }
 
 // Dotenv exposes the dotenv encoder.
 var Dotenv = dotenv
+
+// SetLocalWorkerLabel gives the Supervisor's own worker another label value, so that it
+// takes no runs that select WorkerLabelValue.
+func SetLocalWorkerLabel(o *Options, v string) { o.localLabel = v }
+
+// Home returns the Worker's resolved Home.
+func (w *Worker) Home() string { return w.paths.home }
+
+// ChildPID returns the pid of the Worker's dagu worker (0 if none).
+func (w *Worker) ChildPID() int {
+	if c := w.current(roleWorker); c != nil && !c.exited() {
+		return c.pid
+	}
+	return 0
+}

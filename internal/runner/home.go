@@ -24,6 +24,11 @@ import (
 //	logs/start-all.log, logs/worker.log   the children's output, capped (see logFile)
 //	logs/dags/, logs/admin/   Dagu's own run logs
 //	dags/ data/ tmp/   Dagu's DAG dir (unused: specs are inline), state, and TMPDIR
+//
+// A Worker's Home has the same layout without start-all's parts (its data/ is unused: run
+// state lives in the coordinator's data directory, WorkerOptions.DataDir), plus
+//
+//	registry/coordinator/vindex.json   the coordinator's address for the worker (registry.go)
 
 type homePaths struct {
 	home string
@@ -42,6 +47,9 @@ func (h homePaths) data() string      { return h.join("data") }
 func (h homePaths) tmp() string       { return h.join("tmp") }
 func (h homePaths) schedLock() string { return h.join("data", "scheduler", "locks", ".dagu_lock") }
 func (h homePaths) registry() string  { return h.join("data", "service-registry") }
+
+// workerRegistry is a Worker's own service registry (its data dir is the coordinator's).
+func (h homePaths) workerRegistry() string { return h.join("registry") }
 
 // marker is the environment entry that every process of this Home carries (see proc.go).
 func (h homePaths) marker() string { return "DAGU_HOME=" + h.home }

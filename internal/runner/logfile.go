@@ -71,14 +71,21 @@ func (l *logFile) rotate() {
 // contains reports whether the output written since offset from (at most its last 64 KiB)
 // contains needle.
 func (l *logFile) contains(from int64, needle string) bool {
+	found, _ := l.containsAny(from, []string{needle})
+	return found != ""
+}
+
+// containsAny returns the first of needles found in the output written since offset from (at
+// most its last 64 KiB), or "", and the offset it read up to.
+func (l *logFile) containsAny(from int64, needles []string) (string, int64) {
 	f, err := os.Open(l.path)
 	if err != nil {
-		return false
+		return "", from
 	}
 	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
-		return false
+		return "", from
 	}
 	if from > fi.Size() {
 		from = 0
@@ -86,7 +93,12 @@ func (l *logFile) contains(from int64, needle string) bool {
 	start := max(from, fi.Size()-64<<10)
 	buf := make([]byte, fi.Size()-start)
 	n, _ := f.ReadAt(buf, start)
-	return bytes.Contains(buf[:n], []byte(needle))
+	for _, needle := range needles {
+		if bytes.Contains(buf[:n], []byte(needle)) {
+			return needle, start + int64(n)
+		}
+	}
+	return "", start + int64(n)
 }
 
 func (l *logFile) close() {

@@ -6,13 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,11 +31,24 @@ type Options struct {
 	// WorkerMaxActiveRuns is how many runs the local worker executes at once; default
 	// MaxConcurrency.
 	WorkerMaxActiveRuns int
+	// CoordinatorAddr is where the coordinator (gRPC) listens, host:port. Default
+	// "127.0.0.1:0": loopback, on a free port, which is all the local worker needs. Workers
+	// on other machines (StartWorker) need a host they can reach ("0.0.0.0" for every
+	// interface) and a fixed port. Anyone who can reach it can take runs from the queue and
+	// hand commands to workers unless TLS is set: firewall it.
+	CoordinatorAddr string
+	// TLS, if set, makes the coordinator require mutual TLS (the local worker and start-all's
+	// dispatcher present the same certificate); nil is plaintext h2c.
+	TLS *PeerTLS
 	// Env is extra environment (KEY=VALUE) for steps, e.g. VINDEX_DATABASE_URL and the vindex
 	// binary's path. Values arrive verbatim.
 	Env []string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+
+	// localLabel replaces WorkerLabelValue on the local worker (tests: a worker that runs
+	// nothing of the ingest queue).
+	localLabel string
 }
 
 const (
@@ -74,34 +83,12 @@ const (
 // Supervisor runs Dagu as two supervised children — `dagu start-all` (API, queue, coordinator)
 // and one `dagu worker` — restarting them when they die. See the package documentation.
 type Supervisor struct {
+	*group
 	opts   Options
-	bin    string
-	paths  homePaths
-	logger *slog.Logger
 	client *Client
-	lock   *os.File
-	logs   map[string]*logFile
+	coord  coordAddr
 
-	apiPort, coordPort int
-	stopping           atomic.Bool // makes the client refuse Enqueue
-
-	mu       sync.Mutex
-	children map[string]*child
-	// restartReq marks a role whose next exit we asked for (the watchdog, or a coordinator
-	// restart): it restarts at once and does not count as a crash.
-	restartReq map[string]bool
-
-	// ctx ends when Stop begins or supervision gives up; the supervision goroutines (wg)
-	// then return.
-	ctx      context.Context
-	cancel   context.CancelFunc
-	quitOnce sync.Once
-	wg       sync.WaitGroup
-	done     chan struct{}
-	failErr  error // why supervision gave up; written before done closes
-
-	stopOnce sync.Once
-	stopErr  error
+	apiPort int
 }
 
 // Start writes Home's configuration, stops anything a crashed previous owner left running on
@@ -146,6 +133,13 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 	if opts.Port < 0 || opts.Port > 65535 {
 		return nil, fmt.Errorf("%w: port %d", ErrInvalid, opts.Port)
 	}
+	coord, err := parseListenAddr(opts.CoordinatorAddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.TLS.check(); err != nil {
+		return nil, err
+	}
 	if err := checkEnv(opts.Env); err != nil {
 		return nil, err
 	}
@@ -159,46 +153,22 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	name := opts.Bin
-	if name == "" {
-		name = "dagu"
+	if opts.localLabel == "" {
+		opts.localLabel = WorkerLabelValue
 	}
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		return nil, fmt.Errorf("dagu binary: %w (make deps installs it)", err)
-	}
-	if bin, err = filepath.Abs(bin); err != nil {
-		return nil, err
-	}
-	home, err := prepareHome(opts.Home)
-	if err != nil {
-		return nil, fmt.Errorf("prepare home: %w", err)
-	}
-	paths := homePaths{home}
-	lock, err := lockHome(paths)
+	g, err := newGroup("dagu runner", opts.Bin, opts.Home, []string{roleAPI, roleWorker}, opts.Logger.With("component", "dagu-runner"))
 	if err != nil {
 		return nil, err
 	}
-	s := &Supervisor{
-		opts:       opts,
-		bin:        bin,
-		paths:      paths,
-		logger:     opts.Logger.With("component", "dagu-runner"),
-		lock:       lock,
-		logs:       map[string]*logFile{},
-		children:   map[string]*child{},
-		restartReq: map[string]bool{},
-		done:       make(chan struct{}),
-	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for _, role := range []string{roleAPI, roleWorker} {
-		l, err := openLogFile(filepath.Join(paths.logs(), role+".log"), defaultMaxLog)
-		if err != nil {
-			s.cancel()
-			s.release()
-			return nil, err
+	s := &Supervisor{group: g, opts: opts, coord: coord}
+	g.args, g.respawn = s.args, s.respawn
+	g.exited = func(role string) {
+		if role == roleAPI {
+			// The dead coordinator's registry entry goes at once: a worker that knows a
+			// coordinator it cannot reach retries without pause, logging megabytes a second,
+			// while one that knows none backs off until start-all is back.
+			resetScheduler(s.paths)
 		}
-		s.logs[role] = l
 	}
 	return s, nil
 }
@@ -218,7 +188,12 @@ func (s *Supervisor) start(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		if s.opts.Port != 0 || attempt == attempts || ctx.Err() != nil || !strings.Contains(err.Error(), "address already in use") {
+		// Only a port we picked is worth picking again.
+		msg := err.Error()
+		coordTaken := strings.Contains(msg, "failed to initialize coordinator")
+		retryable := strings.Contains(msg, "address already in use") &&
+			(coordTaken && s.coord.picked || !coordTaken && s.opts.Port == 0)
+		if !retryable || attempt == attempts || ctx.Err() != nil {
 			return err
 		}
 		s.logger.WarnContext(ctx, "dagu port taken; retrying with other ports", "err", err)
@@ -238,7 +213,7 @@ func (s *Supervisor) start(ctx context.Context) error {
 	go s.supervise(roleWorker)
 	go s.watch()
 	s.logger.InfoContext(ctx, "dagu runner ready", "url", s.client.BaseURL, "home", s.paths.home,
-		"queue", s.opts.Queue, "max_concurrency", s.opts.MaxConcurrency,
+		"queue", s.opts.Queue, "max_concurrency", s.opts.MaxConcurrency, "coordinator", s.CoordinatorAddr(),
 		"api_ready_after", apiUp.Sub(begin), "took", time.Since(begin))
 	return nil
 }
@@ -252,10 +227,13 @@ func (s *Supervisor) startAPI(ctx context.Context) error {
 			return fmt.Errorf("pick API port: %w", err)
 		}
 	}
-	if s.coordPort, err = freePort(); err != nil {
-		return fmt.Errorf("pick coordinator port: %w", err)
+	if s.coord.port == 0 || s.coord.picked {
+		if s.coord.port, err = freePort(); err != nil {
+			return fmt.Errorf("pick coordinator port: %w", err)
+		}
+		s.coord.picked = true
 	}
-	if err := writeConfig(s.paths, s.opts, s.apiPort, s.coordPort); err != nil {
+	if err := writeConfig(s.paths, s.opts, s.apiPort, s.coord); err != nil {
 		return fmt.Errorf("write config.yaml: %w", err)
 	}
 	s.client = NewClient("http://127.0.0.1:"+strconv.Itoa(s.apiPort), s.opts.Token)
@@ -274,68 +252,26 @@ func (s *Supervisor) Client() *Client { return s.client }
 // Queue is the name of the queue runs should be enqueued on.
 func (s *Supervisor) Queue() string { return s.opts.Queue }
 
+// CoordinatorAddr is the address (host:port) workers on other machines give StartWorker:
+// Options.CoordinatorAddr with the port that was picked if it asked for 0. Its host is the
+// address the coordinator listens on, or 127.0.0.1 when that is all interfaces.
+func (s *Supervisor) CoordinatorAddr() string {
+	return net.JoinHostPort(s.coord.advertise(), strconv.Itoa(s.coord.port))
+}
+
 // Done is closed when the runner has stopped: after Stop, or when supervision gave up
 // because a child kept dying (then Err says why and the server should shut down rather than
 // accept uploads it cannot process).
-func (s *Supervisor) Done() <-chan struct{} { return s.done }
+func (s *Supervisor) Done() <-chan struct{} { return s.group.Done() }
 
 // Err returns why supervision gave up, or nil.
-func (s *Supervisor) Err() error {
-	select {
-	case <-s.done:
-		return s.failErr
-	default:
-		return nil
-	}
-}
+func (s *Supervisor) Err() error { return s.group.Err() }
 
 // AgentRunning reports whether a Dagu agent process for run runID is alive on this machine
 // (agents on workers elsewhere are not seen). After a crash Dagu keeps showing a run
 // "running" for ~45 s (then "failed", with the step still "running"); this tells such a run
 // from one that really is running, so that a reconciler can act at once.
-func (s *Supervisor) AgentRunning(runID string) bool {
-	if !idPattern.MatchString(runID) {
-		return false
-	}
-	arg := "--run-id=" + runID
-	for _, p := range ownedProcs(s.paths.marker()) {
-		for _, a := range strings.Fields(cmdline(p)) {
-			if a == arg {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (s *Supervisor) current(role string) *child {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.children[role]
-}
-
-func (s *Supervisor) spawn(role string) (*child, error) {
-	l := s.logs[role]
-	l.rotate()
-	from := l.offset()
-	cmd := exec.Command(s.bin, s.args(role)...)
-	cmd.Dir = s.paths.home
-	cmd.Env = s.childEnv()
-	cmd.Stdout, cmd.Stderr = l.f, l.f
-	c, err := spawn(role, cmd, from)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.children[role] = c
-	pids := map[string]int{}
-	for r, ch := range s.children {
-		pids[r] = ch.pid
-	}
-	s.mu.Unlock()
-	writePidFile(s.paths, pids)
-	return c, nil
-}
+func (s *Supervisor) AgentRunning(runID string) bool { return s.agentRunning(runID) }
 
 func (s *Supervisor) args(role string) []string {
 	cfg := s.paths.config()
@@ -344,38 +280,8 @@ func (s *Supervisor) args(role string) []string {
 	}
 	return []string{"worker", "--config", cfg,
 		"--worker.id", WorkerID,
-		"--worker.labels", WorkerLabelKey + "=" + WorkerLabelValue,
+		"--worker.labels", WorkerLabelKey + "=" + s.opts.localLabel,
 		"--worker.max-active-runs", strconv.Itoa(s.opts.WorkerMaxActiveRuns)}
-}
-
-// childEnv is a small environment for the Dagu processes: vindex's own may hold secrets
-// (signing keys, database URLs) that Dagu has no use for, and DAGU_* variables of the user's
-// shell would override config.yaml. DAGU_HOME doubles as the marker that identifies every
-// process of this Home (proc.go). TMPDIR keeps the worker's DAG copies ($TMPDIR/dagu/) apart
-// from other runners'.
-func (s *Supervisor) childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case k == "PATH", k == "HOME", k == "USER", k == "LOGNAME", k == "LANG", k == "TZ",
-			k == "SHELL", k == "LD_LIBRARY_PATH", strings.HasPrefix(k, "LC_"):
-			env = append(env, kv)
-		}
-	}
-	return append(env, s.paths.marker(), "TMPDIR="+s.paths.tmp())
-}
-
-// checkVersion warns when the binary is not the Dagu version whose behaviour this package
-// was written against (its traps are version-specific).
-func (s *Supervisor) checkVersion(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, s.bin, "version").CombinedOutput()
-	v := strings.TrimSpace(string(out))
-	if err != nil || !strings.HasPrefix(v, "1.30.") {
-		s.logger.WarnContext(ctx, "unexpected dagu version; this runner was written for 1.30.x", "bin", s.bin, "version", v, "err", err)
-	}
 }
 
 // waitHealthy polls the health endpoint until it answers healthy, c exits, or ctx ends.
@@ -447,54 +353,6 @@ func (s *Supervisor) heartbeat(ctx context.Context) (time.Time, error) {
 	return time.Time{}, nil
 }
 
-// supervise restarts role's child whenever it exits, until the Supervisor stops.
-func (s *Supervisor) supervise(role string) {
-	defer s.wg.Done()
-	backoff := minBackoff
-	quick := 0
-	for {
-		c := s.current(role)
-		select {
-		case <-c.done:
-		case <-s.ctx.Done():
-			return
-		}
-		if s.ctx.Err() != nil {
-			return
-		}
-		s.mu.Lock()
-		requested := s.restartReq[role]
-		delete(s.restartReq, role)
-		s.mu.Unlock()
-		ran := time.Since(c.started)
-		delay := backoff
-		switch {
-		case requested:
-			delay, backoff, quick = 0, minBackoff, 0
-		case ran >= stableAfter:
-			delay, backoff, quick = minBackoff, minBackoff, 0
-		default:
-			quick++
-			backoff = min(backoff*2, maxBackoff)
-		}
-		tail := s.logs[role].tail(c.logFrom)
-		if quick >= maxQuickCrashes {
-			s.fail(fmt.Errorf("dagu %s died %d times in a row soon after starting; last: %v%s", role, quick, c.err, tail))
-			return
-		}
-		if !requested {
-			s.logger.Warn("dagu child died; restarting", "child", role, "pid", c.pid, "exit", fmt.Sprint(c.err),
-				"ran", ran.Round(time.Millisecond), "restart_in", delay, "log", tail)
-		}
-		select {
-		case <-time.After(delay):
-		case <-s.ctx.Done():
-			return
-		}
-		s.respawn(role)
-	}
-}
-
 // respawn starts role's child again and checks that it came back in working order.
 func (s *Supervisor) respawn(role string) {
 	if role == roleAPI {
@@ -543,24 +401,8 @@ func (s *Supervisor) respawn(role string) {
 	err = s.waitHeartbeat(ctx, time.Time{}, w)
 	cancel()
 	if err != nil && s.ctx.Err() == nil {
-		s.restartWorker("it did not re-register after start-all restarted: " + err.Error())
+		s.restart(roleWorker, "it did not re-register after start-all restarted: "+err.Error())
 	}
-}
-
-// restartWorker stops the worker so that its supervision loop starts a new one at once. Its
-// running agents are not affected: they are separate processes that outlive the worker.
-func (s *Supervisor) restartWorker(reason string) {
-	w := s.current(roleWorker)
-	if w == nil || w.exited() {
-		return
-	}
-	s.mu.Lock()
-	s.restartReq[roleWorker] = true
-	s.mu.Unlock()
-	s.logger.Warn("restarting dagu worker", "pid", w.pid, "reason", reason)
-	w.signal(syscall.SIGTERM)
-	w.signal(syscall.SIGCONT) // a stopped process acts on SIGTERM only once continued
-	w.await(10 * time.Second)
 }
 
 // watch rotates the children's logs, kills a start-all whose API stopped answering (its
@@ -605,25 +447,9 @@ func (s *Supervisor) watch() {
 		hb, err := s.heartbeat(ctx)
 		cancel()
 		if err == nil && time.Since(hb) > staleHeartbeat && s.current(roleWorker) == w {
-			s.restartWorker(fmt.Sprintf("no heartbeat since %v", hb))
+			s.restart(roleWorker, fmt.Sprintf("no heartbeat since %v", hb))
 		}
 	}
-}
-
-// fail gives up supervision: everything is stopped without draining and Done closes.
-func (s *Supervisor) fail(err error) {
-	s.quitOnce.Do(func() {
-		s.logger.Error("dagu runner gave up", "err", err)
-		s.failErr = err
-		s.stopping.Store(true)
-		s.cancel()
-		go func() {
-			s.wg.Wait()
-			s.teardown()
-			s.release()
-			close(s.done)
-		}()
-	})
 }
 
 // Stop drains and stops the runner. New enqueues are refused at once (ErrStopping) and the
@@ -633,91 +459,14 @@ func (s *Supervisor) fail(err error) {
 // (SIGTERM, then SIGKILL), so that no process of this Home outlives Stop. It returns ctx's
 // error, with what was still running, when the drain was cut short. Calling Stop again
 // returns the first call's result.
+//
+// Runs on Workers elsewhere are not waited for: they carry on, writing their status to the
+// shared data directory, where the next Start finds it.
 func (s *Supervisor) Stop(ctx context.Context) error {
-	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
-	return s.stopErr
-}
-
-func (s *Supervisor) stop(ctx context.Context) error {
-	first := false
-	s.quitOnce.Do(func() {
-		first = true
-		s.stopping.Store(true)
-		s.cancel()
+	// The worker goes first and start-all last: start-all stays up meanwhile so that the API
+	// answers and runs can record their end, because its SIGTERM would SIGKILL agents running
+	// inside it (runs without a worker selector, step retries) and orphan their steps.
+	return s.stop(ctx, func(ctx context.Context) error {
+		return s.drain(ctx, s.current(roleWorker), s.current(roleAPI))
 	})
-	if !first { // supervision gave up earlier and is tearing down on its own
-		<-s.done
-		return fmt.Errorf("stop dagu runner: it had already given up: %w", s.failErr)
-	}
-	s.wg.Wait()
-	err := s.drain(ctx)
-	s.release()
-	close(s.done)
-	return err
-}
-
-func (s *Supervisor) drain(ctx context.Context) error {
-	begin := time.Now()
-	api, w := s.current(roleAPI), s.current(roleWorker)
-	s.logger.InfoContext(ctx, "draining dagu runner")
-	keep := map[int]bool{}
-	for _, c := range []*child{api, w} {
-		if c != nil && !c.exited() {
-			keep[c.pid] = true
-		}
-	}
-	// A worker on SIGTERM stops polling and exits within ~1.5 s; the agents it started are
-	// separate processes and carry on. start-all stays up meanwhile so that the API answers
-	// and runs can record their end: its SIGTERM would SIGKILL agents running inside it (runs
-	// without a worker selector, step retries) and orphan their steps.
-	if w != nil {
-		w.signal(syscall.SIGTERM)
-	}
-	var drainErr error
-	if err := waitNone(ctx, s.paths.marker(), keep); err != nil {
-		var busy []int
-		for _, p := range ownedProcs(s.paths.marker()) {
-			if !keep[p] {
-				busy = append(busy, p)
-			}
-		}
-		drainErr = fmt.Errorf("drain dagu runner: %w; terminating %d processes still running: %s",
-			err, len(busy), strings.Join(describe(busy), "; "))
-	}
-	if api != nil {
-		api.signal(syscall.SIGTERM)
-	}
-	for _, c := range []*child{w, api} {
-		if c != nil {
-			c.await(10 * time.Second)
-		}
-	}
-	if pids := terminate(s.paths.marker(), nil, 3*time.Second); len(pids) > 0 {
-		s.logger.Warn("terminated dagu processes left after drain", "processes", pids)
-	}
-	s.logger.Info("dagu runner stopped", "took", time.Since(begin).Round(time.Millisecond), "err", drainErr)
-	return drainErr
-}
-
-// teardown stops everything at once, without draining (failed Start, given-up supervision).
-func (s *Supervisor) teardown() {
-	terminate(s.paths.marker(), nil, 3*time.Second)
-	s.mu.Lock()
-	children := make([]*child, 0, len(s.children))
-	for _, c := range s.children {
-		children = append(children, c)
-	}
-	s.mu.Unlock()
-	for _, c := range children {
-		c.stop(syscall.SIGKILL, 5*time.Second)
-	}
-}
-
-// release frees what the Supervisor holds in this process; the children must be gone.
-func (s *Supervisor) release() {
-	_ = os.Remove(s.paths.pidFile())
-	for _, l := range s.logs {
-		l.close()
-	}
-	_ = s.lock.Close()
 }

@@ -42,6 +42,8 @@ func StartRunner(ctx context.Context, cfg config.Config, databaseURL string, log
 		Queue:               IngestQueue,
 		MaxConcurrency:      cfg.IngestConcurrency,
 		WorkerMaxActiveRuns: cfg.IngestConcurrency,
+		CoordinatorAddr:     cfg.DaguCoordinatorAddr,
+		TLS:                 peerTLS(cfg),
 		Env:                 env,
 		Logger:              log.With("component", "runner"),
 	})
@@ -94,6 +96,11 @@ func stepEnv(cfg config.Config, databaseURL string) ([]string, error) {
 		"VINDEX_DATA_DIR=" + cfg.DataDir,
 		"VINDEX_LOG_LEVEL=" + strings.ToLower(cfg.LogLevel.String()),
 		"VINDEX_LOG_FORMAT=" + cfg.LogFormat,
+	}
+	// Steps give up when this process dies without stopping the runner
+	// (runner.OwnerEnv): nothing else stops the runner's agents then.
+	if owner := runner.Owner(); owner != "" {
+		env = append(env, runner.OwnerEnv+"="+owner)
 	}
 	for k, v := range map[string]string{
 		"VINDEX_BLOB_STORE":    cfg.BlobStore,
