@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
+
+	"github.com/vindex/vindex/internal/dirlock"
 )
 
 // ErrInUse is returned by Start and Remove when another Cluster, in this process or another,
@@ -15,28 +14,11 @@ import (
 // data dir is a configuration mistake, not a queue.
 var ErrInUse = errors.New("cluster directory is in use")
 
-// lockDir takes the exclusive flock on dir/lock. The kernel drops it when the process dies,
-// so a kill -9'd owner never blocks the next Start. Our pid goes in the file only to make the
-// ErrInUse message useful.
+// lockDir takes the exclusive lock on dir/lock (see dirlock).
 func lockDir(dir string) (*os.File, error) {
-	path := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
+	f, err := dirlock.Acquire(filepath.Join(dir, "lock"))
+	if errors.Is(err, dirlock.ErrHeld) {
+		return nil, fmt.Errorf("%w: %w", ErrInUse, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			owner := "another Cluster"
-			if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-				owner = "pid " + strings.TrimSpace(string(b))
-			}
-			return nil, fmt.Errorf("%w: %s is held by %s", ErrInUse, dir, owner)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return f, nil
+	return f, err
 }

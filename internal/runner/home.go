@@ -8,10 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vindex/vindex/internal/dirlock"
 )
 
 // Layout of a runner Home (Options.Home, which is also DAGU_HOME):
@@ -81,29 +82,13 @@ func prepareHome(dir string) (string, error) {
 	return home, nil
 }
 
-// lockHome takes the exclusive flock on Home/runner.lock. The kernel drops it when the
-// process dies, so a kill -9'd owner never blocks the next Start.
+// lockHome takes the exclusive lock on Home/runner.lock (see dirlock).
 func lockHome(h homePaths) (*os.File, error) {
-	path := h.join("runner.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
+	f, err := dirlock.Acquire(h.join("runner.lock"))
+	if errors.Is(err, dirlock.ErrHeld) {
+		return nil, fmt.Errorf("%w: %w", ErrInUse, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			owner := "another Supervisor"
-			if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-				owner = "pid " + strings.TrimSpace(string(b))
-			}
-			return nil, fmt.Errorf("%w: %s is held by %s", ErrInUse, h.home, owner)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return f, nil
+	return f, err
 }
 
 // cleanupStale removes what a previous owner of the Home left behind when it died without
