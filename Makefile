@@ -14,7 +14,7 @@ build:
 run: deps build
 	VINDEX_DATA_DIR=$${VINDEX_DATA_DIR:-$(CURDIR)/.vindex} $(BIN) serve
 
-test: vet fmt-check
+test: vet fmt-check check-generate
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Benchmarks print their figures (wall time per minute of video, the share
