@@ -24,6 +24,9 @@ ORT_NPM=onnxruntime-node
 ORT_TAR_GLOB='package/bin/napi-v6/linux/x64/libonnxruntime.so.1*'
 ORT_SIZE=35164376
 ORT_SHA256=92ba8e44d31b80a34f5e805076a044122c3be1fffe0d88ed790de7267b0b2682
+# GraphiQL's browser build and the React it runs on, served by vindex at /graphiql.
+GRAPHIQL_VERSION=3.8.3
+REACT_VERSION=18.3.1
 
 # Debian parts (bookworm): name | packages | package whose version is shown | version regex.
 APT_PARTS=(ffmpeg "postgresql-$PG_MAJOR" build-essential tesseract pocketsphinx espeak-ng chromium)
@@ -51,6 +54,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 DEPS_DIR="$ROOT/.deps"
 DAGU_BIN="$DEPS_DIR/bin/dagu"
 ORT_LIB="$DEPS_DIR/lib/libonnxruntime.so.1"
+GRAPHIQL_DIR="$DEPS_DIR/graphiql"
 LOG="$DEPS_DIR/deps.log"
 SRC_ENTRY="/etc/apt/sources.list.d/vindex-$PGVECTOR_SUITE-src.sources"
 CLUSTER_SNIPPET="/etc/postgresql-common/createcluster.d/zz-vindex-deps-no-main-cluster.conf"
@@ -338,6 +342,33 @@ else
   [[ "$(sha256_of "$ORT_LIB")" == "$ORT_SHA256" ]] || die "$part" "sha256 mismatch"
   grep -aqF "VERS_$ORT_VERSION" "$ORT_LIB" || die "$part" "library does not carry version $ORT_VERSION"
   ort_present || die "$part" "size of $ORT_LIB is not $ORT_SIZE"
+  say "$part ... installed"
+fi
+
+graphiql_files=(graphiql.min.js graphiql.min.css react.production.min.js react-dom.production.min.js)
+graphiql_present() {
+  [[ "$(cat "$GRAPHIQL_DIR/VERSION" 2>/dev/null)" == "$GRAPHIQL_VERSION $REACT_VERSION" ]] || return 1
+  local f
+  for f in "${graphiql_files[@]}"; do [[ -s $GRAPHIQL_DIR/$f ]] || return 1; done
+}
+if graphiql_present; then
+  say "graphiql $GRAPHIQL_VERSION ... already present"
+else
+  part="graphiql $GRAPHIQL_VERSION"
+  new_scratch
+  tmp=$TMPD
+  for spec in "graphiql@$GRAPHIQL_VERSION" "react@$REACT_VERSION" "react-dom@$REACT_VERSION"; do
+    mkdir -p "$tmp/${spec%@*}"
+    tgz="$(npm_fetch "$spec" "$tmp/${spec%@*}")" || die "$part" "npm pack $spec failed"
+    run tar -xzf "$tgz" -C "$tmp/${spec%@*}" || die "$part" "cannot unpack $tgz"
+  done
+  mkdir -p "$GRAPHIQL_DIR.tmp.$$"
+  cp "$tmp/graphiql/package/graphiql.min.js" "$tmp/graphiql/package/graphiql.min.css" \
+    "$tmp/react/package/umd/react.production.min.js" "$tmp/react-dom/package/umd/react-dom.production.min.js" \
+    "$GRAPHIQL_DIR.tmp.$$/" || die "$part" "browser builds missing from the packages"
+  echo "$GRAPHIQL_VERSION $REACT_VERSION" >"$GRAPHIQL_DIR.tmp.$$/VERSION"
+  rm -rf "$GRAPHIQL_DIR" && mv "$GRAPHIQL_DIR.tmp.$$" "$GRAPHIQL_DIR"
+  graphiql_present || die "$part" "files missing in $GRAPHIQL_DIR"
   say "$part ... installed"
 fi
 

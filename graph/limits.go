@@ -29,12 +29,26 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, 0, d.max); depth > d.max {
+	if depth := selectionDepth(withoutIntrospection(oc.Operation.SelectionSet), 0, d.max); depth > d.max {
 		err := gqlerror.Errorf("the query is nested %d levels deep; the limit is %d", depth, d.max)
 		err.Extensions = map[string]any{"code": string(apperr.BadUserInput), "reason": "DEPTH_LIMIT_EXCEEDED"}
 		return err
 	}
 	return nil
+}
+
+// withoutIntrospection drops __schema and __type from the root: GraphiQL's
+// own introspection query nests type references 13 deep, and it reads only
+// the schema in memory, bounded by the token and complexity limits.
+func withoutIntrospection(set ast.SelectionSet) ast.SelectionSet {
+	out := make(ast.SelectionSet, 0, len(set))
+	for _, sel := range set {
+		if f, ok := sel.(*ast.Field); ok && (f.Name == "__schema" || f.Name == "__type") {
+			continue
+		}
+		out = append(out, sel)
+	}
+	return out
 }
 
 // selectionDepth measures nesting; it stops descending past the limit, which also

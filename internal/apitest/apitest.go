@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.DataDir = t.TempDir()
 	cfg.JWTSecret = "apitest-signing-key-apitest-signing-key"
 	cfg.DaguURL = noRunner
+	cfg.GraphiQLDir = filepath.Join(RepoRoot(), ".deps", "graphiql")
 	for _, o := range opts {
 		o(&cfg)
 	}

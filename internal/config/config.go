@@ -39,6 +39,7 @@ type Config struct {
 	IngestConcurrency int            // VINDEX_INGEST_CONCURRENCY: pipeline runs at once
 	Faults            map[string]int // VINDEX_FAULTS: "step:n,…" makes a step fail n times first (testing)
 	Bin               string         // VINDEX_BIN: the vindex binary the pipeline's steps run
+	GraphiQLDir       string         // VINDEX_GRAPHIQL_DIR: GraphiQL's browser build (make deps: .deps/graphiql)
 
 	// Workers on other machines: the embedded coordinator's address (empty: loopback on a
 	// free port), mutual TLS between coordinator and workers (all three or none), and
@@ -80,6 +81,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		IngestConcurrency: r.int("VINDEX_INGEST_CONCURRENCY", 2),
 		Faults:            r.faults("VINDEX_FAULTS"),
 		Bin:               r.str("VINDEX_BIN", ""),
+		GraphiQLDir:       r.str("VINDEX_GRAPHIQL_DIR", ""),
 
 		DaguCoordinatorAddr: r.str("VINDEX_DAGU_COORDINATOR_ADDR", ""),
 		DaguPeerCert:        r.str("VINDEX_DAGU_PEER_CERT", ""),

@@ -15,8 +15,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"github.com/vindex/vindex/graph"
 	"github.com/vindex/vindex/internal/auth"
 	"github.com/vindex/vindex/internal/blob"
@@ -79,7 +77,7 @@ func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App,
 	// Resumable uploads (tus): every method, and no body limit but the upload size.
 	mux.Handle(ingest.UploadsPath, authSvc.Middleware(graph.WriteAuthError)(uploads))
 	mux.Handle("GET "+ingest.MediaPath, signer.Handler(deps.Blobs))
-	mux.Handle("GET /graphiql", playground.Handler("vindex GraphiQL", "/graphql"))
+	mountGraphiQL(mux, graphiqlDir(cfg.GraphiQLDir))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
