@@ -460,13 +460,16 @@ func killServer(t *testing.T, s *vindexServer, dataDir, step string) {
 	pg := postmasterPid(t, dataDir)
 	require.Contains(t, procs, children["start-all"])
 	require.Contains(t, procs, children["worker"])
-	var stepProcs []string
+	// A step's ffmpeg or tesseract child shows the step's command line for
+	// the instant between fork and exec, so count distinct step runs by
+	// their arguments, not processes.
+	stepRuns := map[string]bool{}
 	for _, cmd := range procs {
 		if strings.Contains(cmd, " step "+step+" ") {
-			stepProcs = append(stepProcs, cmd)
+			stepRuns[cmd] = true
 		}
 	}
-	require.Len(t, stepProcs, 1, "one %s step process: %v", step, procs)
+	require.Len(t, stepRuns, 1, "one %s step running: %v", step, procs)
 
 	s.kill(t)
 	t.Logf("vindex killed during %s; its home had %d processes: %v", step, len(procs), procs)
@@ -800,8 +803,15 @@ func TestCrashKillDaguAgent(t *testing.T) {
 	require.Len(t, out.OCR, len(out.KeyframeTimes), "every keyframe shows text")
 	require.Equal(t, []string{"1:LOST", "2:SUCCEEDED"}, out.Runs)
 	for _, st := range v.Steps {
-		// ocr too: the orphaned step finished its work and recorded it.
 		require.Equal(t, "SUCCEEDED", st.Status, st.Name)
+		if st.Name == "ocr" {
+			// The orphaned step finishes its work and records it; on a
+			// loaded machine it may still be running when the new attempt
+			// starts (~55 s after the kill), which then runs OCR again. The
+			// outputs above show that either way nothing is duplicated.
+			require.LessOrEqual(t, st.Attempts, 2, "ocr ran at most once per attempt")
+			continue
+		}
 		require.Equal(t, 1, st.Attempts, "%s ran once", st.Name)
 	}
 	took := waitGone(t, ocrProc, 30*time.Second)
