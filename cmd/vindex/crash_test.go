@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,65 +52,6 @@ func crashClip(t *testing.T, seconds, fps int) string {
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
 	return out
-}
-
-// daguBinary is the Dagu binary make deps installed (VINDEX_DAGU_BIN
-// overrides): the test's vindex binary lives in a temporary directory, where
-// the server's own lookup beside the checkout cannot find it.
-func daguBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("VINDEX_DAGU_BIN"); p != "" {
-		return p
-	}
-	p, err := filepath.Abs(filepath.Join("..", "..", ".deps", "bin", "dagu"))
-	require.NoError(t, err)
-	_, err = os.Stat(p)
-	require.NoError(t, err, "the Dagu binary is missing: run make deps")
-	return p
-}
-
-// serveAt is serve on a given address with the embedded runner and extra
-// environment, so that a restarted server answers where the killed one did.
-func serveAt(t *testing.T, bin, dataDir, addr string, env ...string) *vindexServer {
-	t.Helper()
-	env = append([]string{"VINDEX_ADDR=" + addr, "VINDEX_DAGU_BIN=" + daguBinary(t)}, env...)
-	s := &vindexServer{
-		cmd:    vindexCmd(bin, dataDir, env, "serve"),
-		url:    "http://" + addr,
-		output: &syncBuffer{},
-		exited: make(chan struct{}),
-	}
-	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
-	require.NoError(t, s.cmd.Start())
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-		if t.Failed() || os.Getenv("VINDEX_TEST_LOG") != "" {
-			t.Logf("vindex serve (pid %d) output:\n%s", s.cmd.Process.Pid, s.output)
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		select {
-		case <-s.exited:
-			t.Fatalf("vindex serve exited before it was ready: %v\n%s", s.err, s.output)
-		default:
-		}
-		if resp, err := client.Get(s.url + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		require.True(t, time.Now().Before(deadline), "vindex serve not ready within 90 s")
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // kill SIGKILLs the vindex process, and only it.

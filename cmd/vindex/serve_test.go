@@ -63,7 +63,7 @@ func freeAddr(t *testing.T) string {
 
 // vindexCmd runs bin with args over dataDir, with none of the caller's
 // VINDEX_* settings (a database URL there would bypass the managed cluster).
-func vindexCmd(bin, dataDir string, env []string, args ...string) *exec.Cmd {
+func vindexCmd(t *testing.T, bin, dataDir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "VINDEX_") {
@@ -71,7 +71,7 @@ func vindexCmd(bin, dataDir string, env []string, args ...string) *exec.Cmd {
 		}
 	}
 	cmd.Env = append(cmd.Env, "VINDEX_DATA_DIR="+dataDir,
-		"VINDEX_DAGU_BIN="+filepath.Join(apitest.RepoRoot(), ".deps", "bin", "dagu"))
+		"VINDEX_DAGU_BIN="+apitest.DaguBin(t))
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }
@@ -103,13 +103,21 @@ type vindexServer struct {
 	err    error // cmd.Wait's result, once exited is closed
 }
 
-// serve starts `vindex serve` and waits until it is ready. If the test ends
-// with the server still running it is killed (PostgreSQL then follows it).
+// serve starts `vindex serve` on a free port and waits until it is ready.
 func serve(t *testing.T, bin, dataDir string) *vindexServer {
 	t.Helper()
-	addr := freeAddr(t)
+	return serveAt(t, bin, dataDir, freeAddr(t))
+}
+
+// serveAt starts `vindex serve` on addr with extra environment and waits
+// until it is ready; a restarted server then answers where the killed one
+// did. If the test ends with the server still running it is killed
+// (PostgreSQL then follows it).
+func serveAt(t *testing.T, bin, dataDir, addr string, env ...string) *vindexServer {
+	t.Helper()
+	env = append([]string{"VINDEX_ADDR=" + addr}, env...)
 	s := &vindexServer{
-		cmd:    vindexCmd(bin, dataDir, []string{"VINDEX_ADDR=" + addr}, "serve"),
+		cmd:    vindexCmd(t, bin, dataDir, env, "serve"),
 		url:    "http://" + addr,
 		output: &syncBuffer{},
 		exited: make(chan struct{}),
@@ -124,17 +132,16 @@ func serve(t *testing.T, bin, dataDir string) *vindexServer {
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}
-		if t.Failed() {
-			t.Logf("vindex serve output:\n%s", s.output)
+		if t.Failed() || os.Getenv("VINDEX_TEST_LOG") != "" {
+			t.Logf("vindex serve (pid %d) output:\n%s", s.cmd.Process.Pid, s.output)
 		}
 	})
-
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		select {
 		case <-s.exited:
-			t.Fatalf("vindex serve exited before it was ready: %v", s.err)
+			t.Fatalf("vindex serve exited before it was ready: %v\n%s", s.err, s.output)
 		default:
 		}
 		if resp, err := client.Get(s.url + "/readyz"); err == nil {
@@ -143,8 +150,8 @@ func serve(t *testing.T, bin, dataDir string) *vindexServer {
 				return s
 			}
 		}
-		require.True(t, time.Now().Before(deadline), "vindex serve not ready within 60 s")
-		time.Sleep(200 * time.Millisecond)
+		require.True(t, time.Now().Before(deadline), "vindex serve not ready within 90 s")
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -282,7 +289,7 @@ func TestMigrateFreshDataDir(t *testing.T) {
 	bin, dataDir := prepare(t)
 	for range 2 { // the second run finds nothing to do
 		var stdout, stderr bytes.Buffer
-		cmd := vindexCmd(bin, dataDir, nil, "migrate")
+		cmd := vindexCmd(t, bin, dataDir, nil, "migrate")
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
 		var exitErr *exec.ExitError
