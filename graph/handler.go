@@ -119,8 +119,14 @@ func WriteAuthError(w http.ResponseWriter, r *http.Request, err error) {
 		status, code, msg = http.StatusUnauthorized, apperr.Unauthenticated, ae.Message
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vindex"`)
 	}
+	writeError(w, status, msg, map[string]any{"code": string(code)})
+}
+
+// writeError answers a request refused before any GraphQL ran, with one
+// error in GraphQL's response shape.
+func writeError(w http.ResponseWriter, status int, msg string, extensions map[string]any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": string(code)}}}}
+	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: extensions}}}
 	_ = json.NewEncoder(w).Encode(resp)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/vindex/vindex/internal/apperr"
 )
@@ -115,12 +114,9 @@ func decodePart(mr *multipart.Reader, name string, v any) error {
 }
 
 func writeUploadError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
 	ext := map[string]any{"code": string(apperr.BadUserInput)}
 	if status == http.StatusRequestEntityTooLarge {
 		ext["field"] = "file"
 	}
-	resp := graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: ext}}}
-	_ = json.NewEncoder(w).Encode(resp)
+	writeError(w, status, msg, ext)
 }

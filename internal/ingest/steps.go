@@ -75,6 +75,16 @@ type job struct {
 	progress func(float64)
 }
 
+// mediaProgress turns an ffmpeg job's position (seconds of the video done)
+// into the step's progress, the job being the first share of the step.
+func (j *job) mediaProgress(share float64) func(doneSeconds float64) {
+	return func(done float64) {
+		if d := j.video.DurationSeconds; d != nil && *d > 0 {
+			j.progress(share * done / *d)
+		}
+	}
+}
+
 var stepFuncs = map[string]stepFunc{
 	"probe":     (*Steps).probe,
 	"keyframes": (*Steps).keyframes,
@@ -354,17 +364,9 @@ func (s *Steps) keyframes(ctx context.Context, j *job) error {
 	if err != nil {
 		return err
 	}
-	duration := 0.0
-	if j.video.DurationSeconds != nil {
-		duration = *j.video.DurationSeconds
-	}
 	frames, err := media.Keyframes(ctx, path, filepath.Join(j.dir, "frames"), media.KeyframeOptions{
 		SceneThreshold: 0.3, MaxInterval: 5, MaxWidth: 640, Quality: 4,
-	}, func(done float64) {
-		if duration > 0 {
-			j.progress(0.8 * done / duration)
-		}
-	})
+	}, j.mediaProgress(0.8))
 	if errors.Is(err, media.ErrNoVideo) {
 		return errSkipped{"the file has no video stream"}
 	}
@@ -436,15 +438,7 @@ func (s *Steps) audio(ctx context.Context, j *job) error {
 		return err
 	}
 	wav := filepath.Join(j.dir, "audio.wav")
-	duration := 0.0
-	if j.video.DurationSeconds != nil {
-		duration = *j.video.DurationSeconds
-	}
-	err = media.ExtractAudio(ctx, path, wav, func(done float64) {
-		if duration > 0 {
-			j.progress(0.9 * done / duration)
-		}
-	})
+	err = media.ExtractAudio(ctx, path, wav, j.mediaProgress(0.9))
 	if errors.Is(err, media.ErrNoAudio) {
 		return errSkipped{"the file has no audio stream"}
 	}
