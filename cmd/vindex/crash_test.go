@@ -100,6 +100,22 @@ func homeProcs(home string) map[int]string {
 	return out
 }
 
+// stepRuns lists the distinct `vindex step` command lines among procs that
+// contain match. Dagu runs a step through $SHELL, and sh (dash) stays as its
+// parent while bash execs it, so the shell is not counted; a step's ffmpeg or
+// tesseract child shows the step's command line for the instant between fork
+// and exec, so runs are counted by their arguments, not by processes.
+func stepRuns(procs map[int]string, match string) map[string][]int {
+	runs := map[string][]int{}
+	for pid, cmd := range procs {
+		argv0, _, _ := strings.Cut(cmd, " ")
+		if filepath.Base(argv0) == "vindex" && strings.Contains(cmd, " step ") && strings.Contains(cmd, match) {
+			runs[cmd] = append(runs[cmd], pid)
+		}
+	}
+	return runs
+}
+
 // cleanupHome kills whatever a failed test left of a Home (agents and steps
 // outlive a killed vindex until the next start on the Home).
 func cleanupHome(t *testing.T, dataDir string) {
@@ -400,16 +416,7 @@ func killServer(t *testing.T, s *vindexServer, dataDir, step string) {
 	pg := postmasterPid(t, dataDir)
 	require.Contains(t, procs, children["start-all"])
 	require.Contains(t, procs, children["worker"])
-	// A step's ffmpeg or tesseract child shows the step's command line for
-	// the instant between fork and exec, so count distinct step runs by
-	// their arguments, not processes.
-	stepRuns := map[string]bool{}
-	for _, cmd := range procs {
-		if strings.Contains(cmd, " step "+step+" ") {
-			stepRuns[cmd] = true
-		}
-	}
-	require.Len(t, stepRuns, 1, "one %s step running: %v", step, procs)
+	require.Len(t, stepRuns(procs, " step "+step+" "), 1, "one %s step running: %v", step, procs)
 
 	s.kill(t)
 	t.Logf("vindex killed during %s; its home had %d processes: %v", step, len(procs), procs)
@@ -552,13 +559,8 @@ func TestCrashKillDaguChildren(t *testing.T) {
 			id := api.UploadVideo(t, u.Access, u.WorkspaceID, clip, "Kill "+role)
 			v := waitFor(t, api, u.Access, id, 2*time.Minute, "ocr running", stepRunning("ocr", 0.2))
 			t.Logf("ocr running %s after upload: %s", since(up), v)
-			var ocrProcs []int
-			for pid, cmd := range homeProcs(home) {
-				if strings.Contains(cmd, " step ocr --video "+id+" ") {
-					ocrProcs = append(ocrProcs, pid)
-				}
-			}
-			require.Len(t, ocrProcs, 1)
+			procs := homeProcs(home)
+			require.Len(t, stepRuns(procs, " step ocr --video "+id+" "), 1, "one ocr step running: %v", procs)
 
 			killed := time.Now()
 			killChild(t, dataDir, role)
@@ -714,17 +716,20 @@ func TestCrashKillDaguAgent(t *testing.T) {
 	v := waitFor(t, api, u.Access, id, 2*time.Minute, "ocr running", stepRunning("ocr", 0.2))
 	t.Logf("ocr running: %s", v)
 	var agent int
-	ocrProc := map[int]string{}
-	for pid, cmd := range homeProcs(home) {
+	procs := homeProcs(home)
+	for pid, cmd := range procs {
 		if strings.Contains(cmd, " retry --run-id="+id+"-a1 ") {
 			require.Zero(t, agent, "two agents for one run")
 			agent = pid
 		}
-		if strings.Contains(cmd, " step ocr ") {
+	}
+	ocrProc := map[int]string{}
+	for cmd, pids := range stepRuns(procs, " step ocr ") {
+		for _, pid := range pids {
 			ocrProc[pid] = cmd
 		}
 	}
-	require.Len(t, ocrProc, 1)
+	require.Len(t, stepRuns(procs, " step ocr "), 1, "one ocr step running: %v", procs)
 	require.NotZero(t, agent, "no agent for the run")
 	killed := time.Now()
 	require.NoError(t, syscall.Kill(agent, syscall.SIGKILL))
