@@ -23,6 +23,7 @@ import (
 	"github.com/vindex/vindex/ent/ocrtext"
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/refreshtoken"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -49,6 +50,8 @@ type Client struct {
 	PipelineRun *PipelineRunClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// TranscriptSegment is the client for interacting with the TranscriptSegment builders.
+	TranscriptSegment *TranscriptSegmentClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// Video is the client for interacting with the Video builders.
@@ -73,6 +76,7 @@ func (c *Client) init() {
 	c.OCRText = NewOCRTextClient(c.config)
 	c.PipelineRun = NewPipelineRunClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
+	c.TranscriptSegment = NewTranscriptSegmentClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.Video = NewVideoClient(c.config)
 	c.Workspace = NewWorkspaceClient(c.config)
@@ -166,18 +170,19 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		APIToken:     NewAPITokenClient(cfg),
-		IngestStep:   NewIngestStepClient(cfg),
-		Keyframe:     NewKeyframeClient(cfg),
-		Membership:   NewMembershipClient(cfg),
-		OCRText:      NewOCRTextClient(cfg),
-		PipelineRun:  NewPipelineRunClient(cfg),
-		RefreshToken: NewRefreshTokenClient(cfg),
-		User:         NewUserClient(cfg),
-		Video:        NewVideoClient(cfg),
-		Workspace:    NewWorkspaceClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIToken:          NewAPITokenClient(cfg),
+		IngestStep:        NewIngestStepClient(cfg),
+		Keyframe:          NewKeyframeClient(cfg),
+		Membership:        NewMembershipClient(cfg),
+		OCRText:           NewOCRTextClient(cfg),
+		PipelineRun:       NewPipelineRunClient(cfg),
+		RefreshToken:      NewRefreshTokenClient(cfg),
+		TranscriptSegment: NewTranscriptSegmentClient(cfg),
+		User:              NewUserClient(cfg),
+		Video:             NewVideoClient(cfg),
+		Workspace:         NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -195,18 +200,19 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		APIToken:     NewAPITokenClient(cfg),
-		IngestStep:   NewIngestStepClient(cfg),
-		Keyframe:     NewKeyframeClient(cfg),
-		Membership:   NewMembershipClient(cfg),
-		OCRText:      NewOCRTextClient(cfg),
-		PipelineRun:  NewPipelineRunClient(cfg),
-		RefreshToken: NewRefreshTokenClient(cfg),
-		User:         NewUserClient(cfg),
-		Video:        NewVideoClient(cfg),
-		Workspace:    NewWorkspaceClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIToken:          NewAPITokenClient(cfg),
+		IngestStep:        NewIngestStepClient(cfg),
+		Keyframe:          NewKeyframeClient(cfg),
+		Membership:        NewMembershipClient(cfg),
+		OCRText:           NewOCRTextClient(cfg),
+		PipelineRun:       NewPipelineRunClient(cfg),
+		RefreshToken:      NewRefreshTokenClient(cfg),
+		TranscriptSegment: NewTranscriptSegmentClient(cfg),
+		User:              NewUserClient(cfg),
+		Video:             NewVideoClient(cfg),
+		Workspace:         NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -237,7 +243,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.IngestStep, c.Keyframe, c.Membership, c.OCRText, c.PipelineRun,
-		c.RefreshToken, c.User, c.Video, c.Workspace,
+		c.RefreshToken, c.TranscriptSegment, c.User, c.Video, c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -248,7 +254,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.IngestStep, c.Keyframe, c.Membership, c.OCRText, c.PipelineRun,
-		c.RefreshToken, c.User, c.Video, c.Workspace,
+		c.RefreshToken, c.TranscriptSegment, c.User, c.Video, c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -271,6 +277,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.PipelineRun.mutate(ctx, m)
 	case *RefreshTokenMutation:
 		return c.RefreshToken.mutate(ctx, m)
+	case *TranscriptSegmentMutation:
+		return c.TranscriptSegment.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	case *VideoMutation:
@@ -1364,6 +1372,156 @@ func (c *RefreshTokenClient) mutate(ctx context.Context, m *RefreshTokenMutation
 	}
 }
 
+// TranscriptSegmentClient is a client for the TranscriptSegment schema.
+type TranscriptSegmentClient struct {
+	config
+}
+
+// NewTranscriptSegmentClient returns a client for the TranscriptSegment from the given config.
+func NewTranscriptSegmentClient(c config) *TranscriptSegmentClient {
+	return &TranscriptSegmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `transcriptsegment.Hooks(f(g(h())))`.
+func (c *TranscriptSegmentClient) Use(hooks ...Hook) {
+	c.hooks.TranscriptSegment = append(c.hooks.TranscriptSegment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `transcriptsegment.Intercept(f(g(h())))`.
+func (c *TranscriptSegmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TranscriptSegment = append(c.inters.TranscriptSegment, interceptors...)
+}
+
+// Create returns a builder for creating a TranscriptSegment entity.
+func (c *TranscriptSegmentClient) Create() *TranscriptSegmentCreate {
+	mutation := newTranscriptSegmentMutation(c.config, OpCreate)
+	return &TranscriptSegmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TranscriptSegment entities.
+func (c *TranscriptSegmentClient) CreateBulk(builders ...*TranscriptSegmentCreate) *TranscriptSegmentCreateBulk {
+	return &TranscriptSegmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TranscriptSegmentClient) MapCreateBulk(slice any, setFunc func(*TranscriptSegmentCreate, int)) *TranscriptSegmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TranscriptSegmentCreateBulk{err: fmt.Errorf("calling to TranscriptSegmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TranscriptSegmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TranscriptSegmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TranscriptSegment.
+func (c *TranscriptSegmentClient) Update() *TranscriptSegmentUpdate {
+	mutation := newTranscriptSegmentMutation(c.config, OpUpdate)
+	return &TranscriptSegmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TranscriptSegmentClient) UpdateOne(_m *TranscriptSegment) *TranscriptSegmentUpdateOne {
+	mutation := newTranscriptSegmentMutation(c.config, OpUpdateOne, withTranscriptSegment(_m))
+	return &TranscriptSegmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TranscriptSegmentClient) UpdateOneID(id pulid.ID) *TranscriptSegmentUpdateOne {
+	mutation := newTranscriptSegmentMutation(c.config, OpUpdateOne, withTranscriptSegmentID(id))
+	return &TranscriptSegmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TranscriptSegment.
+func (c *TranscriptSegmentClient) Delete() *TranscriptSegmentDelete {
+	mutation := newTranscriptSegmentMutation(c.config, OpDelete)
+	return &TranscriptSegmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TranscriptSegmentClient) DeleteOne(_m *TranscriptSegment) *TranscriptSegmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TranscriptSegmentClient) DeleteOneID(id pulid.ID) *TranscriptSegmentDeleteOne {
+	builder := c.Delete().Where(transcriptsegment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TranscriptSegmentDeleteOne{builder}
+}
+
+// Query returns a query builder for TranscriptSegment.
+func (c *TranscriptSegmentClient) Query() *TranscriptSegmentQuery {
+	return &TranscriptSegmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTranscriptSegment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TranscriptSegment entity by its id.
+func (c *TranscriptSegmentClient) Get(ctx context.Context, id pulid.ID) (*TranscriptSegment, error) {
+	return c.Query().Where(transcriptsegment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TranscriptSegmentClient) GetX(ctx context.Context, id pulid.ID) *TranscriptSegment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryVideo queries the video edge of a TranscriptSegment.
+func (c *TranscriptSegmentClient) QueryVideo(_m *TranscriptSegment) *VideoQuery {
+	query := (&VideoClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(transcriptsegment.Table, transcriptsegment.FieldID, id),
+			sqlgraph.To(video.Table, video.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, transcriptsegment.VideoTable, transcriptsegment.VideoColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TranscriptSegmentClient) Hooks() []Hook {
+	hooks := c.hooks.TranscriptSegment
+	return append(hooks[:len(hooks):len(hooks)], transcriptsegment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TranscriptSegmentClient) Interceptors() []Interceptor {
+	return c.inters.TranscriptSegment
+}
+
+func (c *TranscriptSegmentClient) mutate(ctx context.Context, m *TranscriptSegmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TranscriptSegmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TranscriptSegmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TranscriptSegmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TranscriptSegmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TranscriptSegment mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -1734,6 +1892,22 @@ func (c *VideoClient) QueryOcrTexts(_m *Video) *OCRTextQuery {
 	return query
 }
 
+// QueryTranscriptSegments queries the transcript_segments edge of a Video.
+func (c *VideoClient) QueryTranscriptSegments(_m *Video) *TranscriptSegmentQuery {
+	query := (&TranscriptSegmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, id),
+			sqlgraph.To(transcriptsegment.Table, transcriptsegment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.TranscriptSegmentsTable, video.TranscriptSegmentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *VideoClient) Hooks() []Hook {
 	hooks := c.hooks.Video
@@ -1946,11 +2120,11 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 type (
 	hooks struct {
 		APIToken, IngestStep, Keyframe, Membership, OCRText, PipelineRun, RefreshToken,
-		User, Video, Workspace []ent.Hook
+		TranscriptSegment, User, Video, Workspace []ent.Hook
 	}
 	inters struct {
 		APIToken, IngestStep, Keyframe, Membership, OCRText, PipelineRun, RefreshToken,
-		User, Video, Workspace []ent.Interceptor
+		TranscriptSegment, User, Video, Workspace []ent.Interceptor
 	}
 )
 

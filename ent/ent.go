@@ -19,6 +19,7 @@ import (
 	"github.com/vindex/vindex/ent/ocrtext"
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/refreshtoken"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -82,16 +83,17 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:     apitoken.ValidColumn,
-			ingeststep.Table:   ingeststep.ValidColumn,
-			keyframe.Table:     keyframe.ValidColumn,
-			membership.Table:   membership.ValidColumn,
-			ocrtext.Table:      ocrtext.ValidColumn,
-			pipelinerun.Table:  pipelinerun.ValidColumn,
-			refreshtoken.Table: refreshtoken.ValidColumn,
-			user.Table:         user.ValidColumn,
-			video.Table:        video.ValidColumn,
-			workspace.Table:    workspace.ValidColumn,
+			apitoken.Table:          apitoken.ValidColumn,
+			ingeststep.Table:        ingeststep.ValidColumn,
+			keyframe.Table:          keyframe.ValidColumn,
+			membership.Table:        membership.ValidColumn,
+			ocrtext.Table:           ocrtext.ValidColumn,
+			pipelinerun.Table:       pipelinerun.ValidColumn,
+			refreshtoken.Table:      refreshtoken.ValidColumn,
+			transcriptsegment.Table: transcriptsegment.ValidColumn,
+			user.Table:              user.ValidColumn,
+			video.Table:             video.ValidColumn,
+			workspace.Table:         workspace.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -11,6 +11,7 @@ import (
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/refreshtoken"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -23,7 +24,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apitoken.Table,
@@ -175,6 +176,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   transcriptsegment.Table,
+			Columns: transcriptsegment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: transcriptsegment.FieldID,
+			},
+		},
+		Type: "TranscriptSegment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			transcriptsegment.FieldWorkspaceID:  {Type: field.TypeString, Column: transcriptsegment.FieldWorkspaceID},
+			transcriptsegment.FieldVideoID:      {Type: field.TypeString, Column: transcriptsegment.FieldVideoID},
+			transcriptsegment.FieldOrdinal:      {Type: field.TypeInt, Column: transcriptsegment.FieldOrdinal},
+			transcriptsegment.FieldStartSeconds: {Type: field.TypeFloat64, Column: transcriptsegment.FieldStartSeconds},
+			transcriptsegment.FieldEndSeconds:   {Type: field.TypeFloat64, Column: transcriptsegment.FieldEndSeconds},
+			transcriptsegment.FieldText:         {Type: field.TypeString, Column: transcriptsegment.FieldText},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -191,7 +211,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldPasswordHash: {Type: field.TypeString, Column: user.FieldPasswordHash},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   video.Table,
 			Columns: video.Columns,
@@ -202,27 +222,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Video",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			video.FieldCreatedAt:        {Type: field.TypeTime, Column: video.FieldCreatedAt},
-			video.FieldUpdatedAt:        {Type: field.TypeTime, Column: video.FieldUpdatedAt},
-			video.FieldWorkspaceID:      {Type: field.TypeString, Column: video.FieldWorkspaceID},
-			video.FieldTitle:            {Type: field.TypeString, Column: video.FieldTitle},
-			video.FieldStatus:           {Type: field.TypeEnum, Column: video.FieldStatus},
-			video.FieldError:            {Type: field.TypeString, Column: video.FieldError},
-			video.FieldFailedStep:       {Type: field.TypeString, Column: video.FieldFailedStep},
-			video.FieldIngestAttempt:    {Type: field.TypeInt, Column: video.FieldIngestAttempt},
-			video.FieldOriginalFilename: {Type: field.TypeString, Column: video.FieldOriginalFilename},
-			video.FieldWidth:            {Type: field.TypeInt, Column: video.FieldWidth},
-			video.FieldHeight:           {Type: field.TypeInt, Column: video.FieldHeight},
-			video.FieldHasAudio:         {Type: field.TypeBool, Column: video.FieldHasAudio},
-			video.FieldMediaInfo:        {Type: field.TypeJSON, Column: video.FieldMediaInfo},
-			video.FieldSizeBytes:        {Type: field.TypeInt64, Column: video.FieldSizeBytes},
-			video.FieldContentType:      {Type: field.TypeString, Column: video.FieldContentType},
-			video.FieldDurationSeconds:  {Type: field.TypeFloat64, Column: video.FieldDurationSeconds},
-			video.FieldStorageKey:       {Type: field.TypeString, Column: video.FieldStorageKey},
-			video.FieldCreatedByID:      {Type: field.TypeString, Column: video.FieldCreatedByID},
+			video.FieldCreatedAt:          {Type: field.TypeTime, Column: video.FieldCreatedAt},
+			video.FieldUpdatedAt:          {Type: field.TypeTime, Column: video.FieldUpdatedAt},
+			video.FieldWorkspaceID:        {Type: field.TypeString, Column: video.FieldWorkspaceID},
+			video.FieldTitle:              {Type: field.TypeString, Column: video.FieldTitle},
+			video.FieldStatus:             {Type: field.TypeEnum, Column: video.FieldStatus},
+			video.FieldError:              {Type: field.TypeString, Column: video.FieldError},
+			video.FieldFailedStep:         {Type: field.TypeString, Column: video.FieldFailedStep},
+			video.FieldIngestAttempt:      {Type: field.TypeInt, Column: video.FieldIngestAttempt},
+			video.FieldOriginalFilename:   {Type: field.TypeString, Column: video.FieldOriginalFilename},
+			video.FieldWidth:              {Type: field.TypeInt, Column: video.FieldWidth},
+			video.FieldHeight:             {Type: field.TypeInt, Column: video.FieldHeight},
+			video.FieldHasAudio:           {Type: field.TypeBool, Column: video.FieldHasAudio},
+			video.FieldMediaInfo:          {Type: field.TypeJSON, Column: video.FieldMediaInfo},
+			video.FieldSizeBytes:          {Type: field.TypeInt64, Column: video.FieldSizeBytes},
+			video.FieldContentType:        {Type: field.TypeString, Column: video.FieldContentType},
+			video.FieldDurationSeconds:    {Type: field.TypeFloat64, Column: video.FieldDurationSeconds},
+			video.FieldStorageKey:         {Type: field.TypeString, Column: video.FieldStorageKey},
+			video.FieldTranscriptModel:    {Type: field.TypeString, Column: video.FieldTranscriptModel},
+			video.FieldTranscriptFallback: {Type: field.TypeBool, Column: video.FieldTranscriptFallback},
+			video.FieldTextModel:          {Type: field.TypeString, Column: video.FieldTextModel},
+			video.FieldFrameModel:         {Type: field.TypeString, Column: video.FieldFrameModel},
+			video.FieldCreatedByID:        {Type: field.TypeString, Column: video.FieldCreatedByID},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workspace.Table,
 			Columns: workspace.Columns,
@@ -348,6 +372,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"User",
 	)
 	graph.MustAddE(
+		"video",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   transcriptsegment.VideoTable,
+			Columns: []string{transcriptsegment.VideoColumn},
+			Bidi:    false,
+		},
+		"TranscriptSegment",
+		"Video",
+	)
+	graph.MustAddE(
 		"memberships",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -442,6 +478,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Video",
 		"OCRText",
+	)
+	graph.MustAddE(
+		"transcript_segments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+		},
+		"Video",
+		"TranscriptSegment",
 	)
 	graph.MustAddE(
 		"members",
@@ -1185,6 +1233,90 @@ func (f *RefreshTokenFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TranscriptSegmentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TranscriptSegmentQuery builder.
+func (_q *TranscriptSegmentQuery) Filter() *TranscriptSegmentFilter {
+	return &TranscriptSegmentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TranscriptSegmentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TranscriptSegmentMutation builder.
+func (m *TranscriptSegmentMutation) Filter() *TranscriptSegmentFilter {
+	return &TranscriptSegmentFilter{config: m.config, predicateAdder: m}
+}
+
+// TranscriptSegmentFilter provides a generic filtering capability at runtime for TranscriptSegmentQuery.
+type TranscriptSegmentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TranscriptSegmentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *TranscriptSegmentFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(transcriptsegment.FieldID))
+}
+
+// WhereWorkspaceID applies the entql string predicate on the workspace_id field.
+func (f *TranscriptSegmentFilter) WhereWorkspaceID(p entql.StringP) {
+	f.Where(p.Field(transcriptsegment.FieldWorkspaceID))
+}
+
+// WhereVideoID applies the entql string predicate on the video_id field.
+func (f *TranscriptSegmentFilter) WhereVideoID(p entql.StringP) {
+	f.Where(p.Field(transcriptsegment.FieldVideoID))
+}
+
+// WhereOrdinal applies the entql int predicate on the ordinal field.
+func (f *TranscriptSegmentFilter) WhereOrdinal(p entql.IntP) {
+	f.Where(p.Field(transcriptsegment.FieldOrdinal))
+}
+
+// WhereStartSeconds applies the entql float64 predicate on the start_seconds field.
+func (f *TranscriptSegmentFilter) WhereStartSeconds(p entql.Float64P) {
+	f.Where(p.Field(transcriptsegment.FieldStartSeconds))
+}
+
+// WhereEndSeconds applies the entql float64 predicate on the end_seconds field.
+func (f *TranscriptSegmentFilter) WhereEndSeconds(p entql.Float64P) {
+	f.Where(p.Field(transcriptsegment.FieldEndSeconds))
+}
+
+// WhereText applies the entql string predicate on the text field.
+func (f *TranscriptSegmentFilter) WhereText(p entql.StringP) {
+	f.Where(p.Field(transcriptsegment.FieldText))
+}
+
+// WhereHasVideo applies a predicate to check if query has an edge video.
+func (f *TranscriptSegmentFilter) WhereHasVideo() {
+	f.Where(entql.HasEdge("video"))
+}
+
+// WhereHasVideoWith applies a predicate to check if query has an edge video with a given conditions (other predicates).
+func (f *TranscriptSegmentFilter) WhereHasVideoWith(preds ...predicate.Video) {
+	f.Where(entql.HasEdgeWith("video", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1213,7 +1345,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1306,7 +1438,7 @@ type VideoFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VideoFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1402,6 +1534,26 @@ func (f *VideoFilter) WhereStorageKey(p entql.StringP) {
 	f.Where(p.Field(video.FieldStorageKey))
 }
 
+// WhereTranscriptModel applies the entql string predicate on the transcript_model field.
+func (f *VideoFilter) WhereTranscriptModel(p entql.StringP) {
+	f.Where(p.Field(video.FieldTranscriptModel))
+}
+
+// WhereTranscriptFallback applies the entql bool predicate on the transcript_fallback field.
+func (f *VideoFilter) WhereTranscriptFallback(p entql.BoolP) {
+	f.Where(p.Field(video.FieldTranscriptFallback))
+}
+
+// WhereTextModel applies the entql string predicate on the text_model field.
+func (f *VideoFilter) WhereTextModel(p entql.StringP) {
+	f.Where(p.Field(video.FieldTextModel))
+}
+
+// WhereFrameModel applies the entql string predicate on the frame_model field.
+func (f *VideoFilter) WhereFrameModel(p entql.StringP) {
+	f.Where(p.Field(video.FieldFrameModel))
+}
+
 // WhereCreatedByID applies the entql string predicate on the created_by_id field.
 func (f *VideoFilter) WhereCreatedByID(p entql.StringP) {
 	f.Where(p.Field(video.FieldCreatedByID))
@@ -1491,6 +1643,20 @@ func (f *VideoFilter) WhereHasOcrTextsWith(preds ...predicate.OCRText) {
 	})))
 }
 
+// WhereHasTranscriptSegments applies a predicate to check if query has an edge transcript_segments.
+func (f *VideoFilter) WhereHasTranscriptSegments() {
+	f.Where(entql.HasEdge("transcript_segments"))
+}
+
+// WhereHasTranscriptSegmentsWith applies a predicate to check if query has an edge transcript_segments with a given conditions (other predicates).
+func (f *VideoFilter) WhereHasTranscriptSegmentsWith(preds ...predicate.TranscriptSegment) {
+	f.Where(entql.HasEdgeWith("transcript_segments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *WorkspaceQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -1520,7 +1686,7 @@ type WorkspaceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkspaceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/vindex/vindex/ent/schema/ocrbox"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/schema/role"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -36,16 +37,17 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken     = "APIToken"
-	TypeIngestStep   = "IngestStep"
-	TypeKeyframe     = "Keyframe"
-	TypeMembership   = "Membership"
-	TypeOCRText      = "OCRText"
-	TypePipelineRun  = "PipelineRun"
-	TypeRefreshToken = "RefreshToken"
-	TypeUser         = "User"
-	TypeVideo        = "Video"
-	TypeWorkspace    = "Workspace"
+	TypeAPIToken          = "APIToken"
+	TypeIngestStep        = "IngestStep"
+	TypeKeyframe          = "Keyframe"
+	TypeMembership        = "Membership"
+	TypeOCRText           = "OCRText"
+	TypePipelineRun       = "PipelineRun"
+	TypeRefreshToken      = "RefreshToken"
+	TypeTranscriptSegment = "TranscriptSegment"
+	TypeUser              = "User"
+	TypeVideo             = "Video"
+	TypeWorkspace         = "Workspace"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -6233,6 +6235,764 @@ func (m *RefreshTokenMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown RefreshToken edge %s", name)
 }
 
+// TranscriptSegmentMutation represents an operation that mutates the TranscriptSegment nodes in the graph.
+type TranscriptSegmentMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *pulid.ID
+	workspace_id     *pulid.ID
+	ordinal          *int
+	addordinal       *int
+	start_seconds    *float64
+	addstart_seconds *float64
+	end_seconds      *float64
+	addend_seconds   *float64
+	text             *string
+	clearedFields    map[string]struct{}
+	video            *pulid.ID
+	clearedvideo     bool
+	done             bool
+	oldValue         func(context.Context) (*TranscriptSegment, error)
+	predicates       []predicate.TranscriptSegment
+}
+
+var _ ent.Mutation = (*TranscriptSegmentMutation)(nil)
+
+// transcriptsegmentOption allows management of the mutation configuration using functional options.
+type transcriptsegmentOption func(*TranscriptSegmentMutation)
+
+// newTranscriptSegmentMutation creates new mutation for the TranscriptSegment entity.
+func newTranscriptSegmentMutation(c config, op Op, opts ...transcriptsegmentOption) *TranscriptSegmentMutation {
+	m := &TranscriptSegmentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTranscriptSegment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTranscriptSegmentID sets the ID field of the mutation.
+func withTranscriptSegmentID(id pulid.ID) transcriptsegmentOption {
+	return func(m *TranscriptSegmentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TranscriptSegment
+		)
+		m.oldValue = func(ctx context.Context) (*TranscriptSegment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TranscriptSegment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTranscriptSegment sets the old TranscriptSegment of the mutation.
+func withTranscriptSegment(node *TranscriptSegment) transcriptsegmentOption {
+	return func(m *TranscriptSegmentMutation) {
+		m.oldValue = func(context.Context) (*TranscriptSegment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TranscriptSegmentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TranscriptSegmentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of TranscriptSegment entities.
+func (m *TranscriptSegmentMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TranscriptSegmentMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TranscriptSegmentMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TranscriptSegment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *TranscriptSegmentMutation) SetWorkspaceID(pu pulid.ID) {
+	m.workspace_id = &pu
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *TranscriptSegmentMutation) WorkspaceID() (r pulid.ID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the TranscriptSegment entity.
+// If the TranscriptSegment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TranscriptSegmentMutation) OldWorkspaceID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *TranscriptSegmentMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetVideoID sets the "video_id" field.
+func (m *TranscriptSegmentMutation) SetVideoID(pu pulid.ID) {
+	m.video = &pu
+}
+
+// VideoID returns the value of the "video_id" field in the mutation.
+func (m *TranscriptSegmentMutation) VideoID() (r pulid.ID, exists bool) {
+	v := m.video
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVideoID returns the old "video_id" field's value of the TranscriptSegment entity.
+// If the TranscriptSegment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TranscriptSegmentMutation) OldVideoID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVideoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVideoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVideoID: %w", err)
+	}
+	return oldValue.VideoID, nil
+}
+
+// ResetVideoID resets all changes to the "video_id" field.
+func (m *TranscriptSegmentMutation) ResetVideoID() {
+	m.video = nil
+}
+
+// SetOrdinal sets the "ordinal" field.
+func (m *TranscriptSegmentMutation) SetOrdinal(i int) {
+	m.ordinal = &i
+	m.addordinal = nil
+}
+
+// Ordinal returns the value of the "ordinal" field in the mutation.
+func (m *TranscriptSegmentMutation) Ordinal() (r int, exists bool) {
+	v := m.ordinal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrdinal returns the old "ordinal" field's value of the TranscriptSegment entity.
+// If the TranscriptSegment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TranscriptSegmentMutation) OldOrdinal(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrdinal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrdinal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrdinal: %w", err)
+	}
+	return oldValue.Ordinal, nil
+}
+
+// AddOrdinal adds i to the "ordinal" field.
+func (m *TranscriptSegmentMutation) AddOrdinal(i int) {
+	if m.addordinal != nil {
+		*m.addordinal += i
+	} else {
+		m.addordinal = &i
+	}
+}
+
+// AddedOrdinal returns the value that was added to the "ordinal" field in this mutation.
+func (m *TranscriptSegmentMutation) AddedOrdinal() (r int, exists bool) {
+	v := m.addordinal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrdinal resets all changes to the "ordinal" field.
+func (m *TranscriptSegmentMutation) ResetOrdinal() {
+	m.ordinal = nil
+	m.addordinal = nil
+}
+
+// SetStartSeconds sets the "start_seconds" field.
+func (m *TranscriptSegmentMutation) SetStartSeconds(f float64) {
+	m.start_seconds = &f
+	m.addstart_seconds = nil
+}
+
+// StartSeconds returns the value of the "start_seconds" field in the mutation.
+func (m *TranscriptSegmentMutation) StartSeconds() (r float64, exists bool) {
+	v := m.start_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartSeconds returns the old "start_seconds" field's value of the TranscriptSegment entity.
+// If the TranscriptSegment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TranscriptSegmentMutation) OldStartSeconds(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartSeconds: %w", err)
+	}
+	return oldValue.StartSeconds, nil
+}
+
+// AddStartSeconds adds f to the "start_seconds" field.
+func (m *TranscriptSegmentMutation) AddStartSeconds(f float64) {
+	if m.addstart_seconds != nil {
+		*m.addstart_seconds += f
+	} else {
+		m.addstart_seconds = &f
+	}
+}
+
+// AddedStartSeconds returns the value that was added to the "start_seconds" field in this mutation.
+func (m *TranscriptSegmentMutation) AddedStartSeconds() (r float64, exists bool) {
+	v := m.addstart_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStartSeconds resets all changes to the "start_seconds" field.
+func (m *TranscriptSegmentMutation) ResetStartSeconds() {
+	m.start_seconds = nil
+	m.addstart_seconds = nil
+}
+
+// SetEndSeconds sets the "end_seconds" field.
+func (m *TranscriptSegmentMutation) SetEndSeconds(f float64) {
+	m.end_seconds = &f
+	m.addend_seconds = nil
+}
+
+// EndSeconds returns the value of the "end_seconds" field in the mutation.
+func (m *TranscriptSegmentMutation) EndSeconds() (r float64, exists bool) {
+	v := m.end_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndSeconds returns the old "end_seconds" field's value of the TranscriptSegment entity.
+// If the TranscriptSegment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TranscriptSegmentMutation) OldEndSeconds(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndSeconds: %w", err)
+	}
+	return oldValue.EndSeconds, nil
+}
+
+// AddEndSeconds adds f to the "end_seconds" field.
+func (m *TranscriptSegmentMutation) AddEndSeconds(f float64) {
+	if m.addend_seconds != nil {
+		*m.addend_seconds += f
+	} else {
+		m.addend_seconds = &f
+	}
+}
+
+// AddedEndSeconds returns the value that was added to the "end_seconds" field in this mutation.
+func (m *TranscriptSegmentMutation) AddedEndSeconds() (r float64, exists bool) {
+	v := m.addend_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEndSeconds resets all changes to the "end_seconds" field.
+func (m *TranscriptSegmentMutation) ResetEndSeconds() {
+	m.end_seconds = nil
+	m.addend_seconds = nil
+}
+
+// SetText sets the "text" field.
+func (m *TranscriptSegmentMutation) SetText(s string) {
+	m.text = &s
+}
+
+// Text returns the value of the "text" field in the mutation.
+func (m *TranscriptSegmentMutation) Text() (r string, exists bool) {
+	v := m.text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldText returns the old "text" field's value of the TranscriptSegment entity.
+// If the TranscriptSegment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TranscriptSegmentMutation) OldText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldText: %w", err)
+	}
+	return oldValue.Text, nil
+}
+
+// ResetText resets all changes to the "text" field.
+func (m *TranscriptSegmentMutation) ResetText() {
+	m.text = nil
+}
+
+// ClearVideo clears the "video" edge to the Video entity.
+func (m *TranscriptSegmentMutation) ClearVideo() {
+	m.clearedvideo = true
+	m.clearedFields[transcriptsegment.FieldVideoID] = struct{}{}
+}
+
+// VideoCleared reports if the "video" edge to the Video entity was cleared.
+func (m *TranscriptSegmentMutation) VideoCleared() bool {
+	return m.clearedvideo
+}
+
+// VideoIDs returns the "video" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// VideoID instead. It exists only for internal usage by the builders.
+func (m *TranscriptSegmentMutation) VideoIDs() (ids []pulid.ID) {
+	if id := m.video; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetVideo resets all changes to the "video" edge.
+func (m *TranscriptSegmentMutation) ResetVideo() {
+	m.video = nil
+	m.clearedvideo = false
+}
+
+// Where appends a list predicates to the TranscriptSegmentMutation builder.
+func (m *TranscriptSegmentMutation) Where(ps ...predicate.TranscriptSegment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TranscriptSegmentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TranscriptSegmentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TranscriptSegment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TranscriptSegmentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TranscriptSegmentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TranscriptSegment).
+func (m *TranscriptSegmentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TranscriptSegmentMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.workspace_id != nil {
+		fields = append(fields, transcriptsegment.FieldWorkspaceID)
+	}
+	if m.video != nil {
+		fields = append(fields, transcriptsegment.FieldVideoID)
+	}
+	if m.ordinal != nil {
+		fields = append(fields, transcriptsegment.FieldOrdinal)
+	}
+	if m.start_seconds != nil {
+		fields = append(fields, transcriptsegment.FieldStartSeconds)
+	}
+	if m.end_seconds != nil {
+		fields = append(fields, transcriptsegment.FieldEndSeconds)
+	}
+	if m.text != nil {
+		fields = append(fields, transcriptsegment.FieldText)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TranscriptSegmentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case transcriptsegment.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case transcriptsegment.FieldVideoID:
+		return m.VideoID()
+	case transcriptsegment.FieldOrdinal:
+		return m.Ordinal()
+	case transcriptsegment.FieldStartSeconds:
+		return m.StartSeconds()
+	case transcriptsegment.FieldEndSeconds:
+		return m.EndSeconds()
+	case transcriptsegment.FieldText:
+		return m.Text()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TranscriptSegmentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case transcriptsegment.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case transcriptsegment.FieldVideoID:
+		return m.OldVideoID(ctx)
+	case transcriptsegment.FieldOrdinal:
+		return m.OldOrdinal(ctx)
+	case transcriptsegment.FieldStartSeconds:
+		return m.OldStartSeconds(ctx)
+	case transcriptsegment.FieldEndSeconds:
+		return m.OldEndSeconds(ctx)
+	case transcriptsegment.FieldText:
+		return m.OldText(ctx)
+	}
+	return nil, fmt.Errorf("unknown TranscriptSegment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TranscriptSegmentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case transcriptsegment.FieldWorkspaceID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case transcriptsegment.FieldVideoID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVideoID(v)
+		return nil
+	case transcriptsegment.FieldOrdinal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrdinal(v)
+		return nil
+	case transcriptsegment.FieldStartSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartSeconds(v)
+		return nil
+	case transcriptsegment.FieldEndSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndSeconds(v)
+		return nil
+	case transcriptsegment.FieldText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetText(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TranscriptSegment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TranscriptSegmentMutation) AddedFields() []string {
+	var fields []string
+	if m.addordinal != nil {
+		fields = append(fields, transcriptsegment.FieldOrdinal)
+	}
+	if m.addstart_seconds != nil {
+		fields = append(fields, transcriptsegment.FieldStartSeconds)
+	}
+	if m.addend_seconds != nil {
+		fields = append(fields, transcriptsegment.FieldEndSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TranscriptSegmentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case transcriptsegment.FieldOrdinal:
+		return m.AddedOrdinal()
+	case transcriptsegment.FieldStartSeconds:
+		return m.AddedStartSeconds()
+	case transcriptsegment.FieldEndSeconds:
+		return m.AddedEndSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TranscriptSegmentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case transcriptsegment.FieldOrdinal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrdinal(v)
+		return nil
+	case transcriptsegment.FieldStartSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartSeconds(v)
+		return nil
+	case transcriptsegment.FieldEndSeconds:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEndSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TranscriptSegment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TranscriptSegmentMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TranscriptSegmentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TranscriptSegmentMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown TranscriptSegment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TranscriptSegmentMutation) ResetField(name string) error {
+	switch name {
+	case transcriptsegment.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case transcriptsegment.FieldVideoID:
+		m.ResetVideoID()
+		return nil
+	case transcriptsegment.FieldOrdinal:
+		m.ResetOrdinal()
+		return nil
+	case transcriptsegment.FieldStartSeconds:
+		m.ResetStartSeconds()
+		return nil
+	case transcriptsegment.FieldEndSeconds:
+		m.ResetEndSeconds()
+		return nil
+	case transcriptsegment.FieldText:
+		m.ResetText()
+		return nil
+	}
+	return fmt.Errorf("unknown TranscriptSegment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TranscriptSegmentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.video != nil {
+		edges = append(edges, transcriptsegment.EdgeVideo)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TranscriptSegmentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case transcriptsegment.EdgeVideo:
+		if id := m.video; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TranscriptSegmentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TranscriptSegmentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TranscriptSegmentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedvideo {
+		edges = append(edges, transcriptsegment.EdgeVideo)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TranscriptSegmentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case transcriptsegment.EdgeVideo:
+		return m.clearedvideo
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TranscriptSegmentMutation) ClearEdge(name string) error {
+	switch name {
+	case transcriptsegment.EdgeVideo:
+		m.ClearVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown TranscriptSegment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TranscriptSegmentMutation) ResetEdge(name string) error {
+	switch name {
+	case transcriptsegment.EdgeVideo:
+		m.ResetVideo()
+		return nil
+	}
+	return fmt.Errorf("unknown TranscriptSegment edge %s", name)
+}
+
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
@@ -6960,50 +7720,57 @@ func (m *UserMutation) ResetEdge(name string) error {
 // VideoMutation represents an operation that mutates the Video nodes in the graph.
 type VideoMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *pulid.ID
-	created_at          *time.Time
-	updated_at          *time.Time
-	title               *string
-	status              *video.Status
-	error               *string
-	failed_step         *string
-	ingest_attempt      *int
-	addingest_attempt   *int
-	original_filename   *string
-	width               *int
-	addwidth            *int
-	height              *int
-	addheight           *int
-	has_audio           *bool
-	media_info          *map[string]interface{}
-	size_bytes          *int64
-	addsize_bytes       *int64
-	content_type        *string
-	duration_seconds    *float64
-	addduration_seconds *float64
-	storage_key         *string
-	clearedFields       map[string]struct{}
-	workspace           *pulid.ID
-	clearedworkspace    bool
-	created_by          *pulid.ID
-	clearedcreated_by   bool
-	steps               map[pulid.ID]struct{}
-	removedsteps        map[pulid.ID]struct{}
-	clearedsteps        bool
-	runs                map[pulid.ID]struct{}
-	removedruns         map[pulid.ID]struct{}
-	clearedruns         bool
-	keyframes           map[pulid.ID]struct{}
-	removedkeyframes    map[pulid.ID]struct{}
-	clearedkeyframes    bool
-	ocr_texts           map[pulid.ID]struct{}
-	removedocr_texts    map[pulid.ID]struct{}
-	clearedocr_texts    bool
-	done                bool
-	oldValue            func(context.Context) (*Video, error)
-	predicates          []predicate.Video
+	op                         Op
+	typ                        string
+	id                         *pulid.ID
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	title                      *string
+	status                     *video.Status
+	error                      *string
+	failed_step                *string
+	ingest_attempt             *int
+	addingest_attempt          *int
+	original_filename          *string
+	width                      *int
+	addwidth                   *int
+	height                     *int
+	addheight                  *int
+	has_audio                  *bool
+	media_info                 *map[string]interface{}
+	size_bytes                 *int64
+	addsize_bytes              *int64
+	content_type               *string
+	duration_seconds           *float64
+	addduration_seconds        *float64
+	storage_key                *string
+	transcript_model           *string
+	transcript_fallback        *bool
+	text_model                 *string
+	frame_model                *string
+	clearedFields              map[string]struct{}
+	workspace                  *pulid.ID
+	clearedworkspace           bool
+	created_by                 *pulid.ID
+	clearedcreated_by          bool
+	steps                      map[pulid.ID]struct{}
+	removedsteps               map[pulid.ID]struct{}
+	clearedsteps               bool
+	runs                       map[pulid.ID]struct{}
+	removedruns                map[pulid.ID]struct{}
+	clearedruns                bool
+	keyframes                  map[pulid.ID]struct{}
+	removedkeyframes           map[pulid.ID]struct{}
+	clearedkeyframes           bool
+	ocr_texts                  map[pulid.ID]struct{}
+	removedocr_texts           map[pulid.ID]struct{}
+	clearedocr_texts           bool
+	transcript_segments        map[pulid.ID]struct{}
+	removedtranscript_segments map[pulid.ID]struct{}
+	clearedtranscript_segments bool
+	done                       bool
+	oldValue                   func(context.Context) (*Video, error)
+	predicates                 []predicate.Video
 }
 
 var _ ent.Mutation = (*VideoMutation)(nil)
@@ -7916,6 +8683,150 @@ func (m *VideoMutation) ResetStorageKey() {
 	m.storage_key = nil
 }
 
+// SetTranscriptModel sets the "transcript_model" field.
+func (m *VideoMutation) SetTranscriptModel(s string) {
+	m.transcript_model = &s
+}
+
+// TranscriptModel returns the value of the "transcript_model" field in the mutation.
+func (m *VideoMutation) TranscriptModel() (r string, exists bool) {
+	v := m.transcript_model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTranscriptModel returns the old "transcript_model" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldTranscriptModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTranscriptModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTranscriptModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTranscriptModel: %w", err)
+	}
+	return oldValue.TranscriptModel, nil
+}
+
+// ResetTranscriptModel resets all changes to the "transcript_model" field.
+func (m *VideoMutation) ResetTranscriptModel() {
+	m.transcript_model = nil
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (m *VideoMutation) SetTranscriptFallback(b bool) {
+	m.transcript_fallback = &b
+}
+
+// TranscriptFallback returns the value of the "transcript_fallback" field in the mutation.
+func (m *VideoMutation) TranscriptFallback() (r bool, exists bool) {
+	v := m.transcript_fallback
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTranscriptFallback returns the old "transcript_fallback" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldTranscriptFallback(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTranscriptFallback is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTranscriptFallback requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTranscriptFallback: %w", err)
+	}
+	return oldValue.TranscriptFallback, nil
+}
+
+// ResetTranscriptFallback resets all changes to the "transcript_fallback" field.
+func (m *VideoMutation) ResetTranscriptFallback() {
+	m.transcript_fallback = nil
+}
+
+// SetTextModel sets the "text_model" field.
+func (m *VideoMutation) SetTextModel(s string) {
+	m.text_model = &s
+}
+
+// TextModel returns the value of the "text_model" field in the mutation.
+func (m *VideoMutation) TextModel() (r string, exists bool) {
+	v := m.text_model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTextModel returns the old "text_model" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldTextModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTextModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTextModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTextModel: %w", err)
+	}
+	return oldValue.TextModel, nil
+}
+
+// ResetTextModel resets all changes to the "text_model" field.
+func (m *VideoMutation) ResetTextModel() {
+	m.text_model = nil
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (m *VideoMutation) SetFrameModel(s string) {
+	m.frame_model = &s
+}
+
+// FrameModel returns the value of the "frame_model" field in the mutation.
+func (m *VideoMutation) FrameModel() (r string, exists bool) {
+	v := m.frame_model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFrameModel returns the old "frame_model" field's value of the Video entity.
+// If the Video object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VideoMutation) OldFrameModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFrameModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFrameModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFrameModel: %w", err)
+	}
+	return oldValue.FrameModel, nil
+}
+
+// ResetFrameModel resets all changes to the "frame_model" field.
+func (m *VideoMutation) ResetFrameModel() {
+	m.frame_model = nil
+}
+
 // SetCreatedByID sets the "created_by_id" field.
 func (m *VideoMutation) SetCreatedByID(pu pulid.ID) {
 	m.created_by = &pu
@@ -8235,6 +9146,60 @@ func (m *VideoMutation) ResetOcrTexts() {
 	m.removedocr_texts = nil
 }
 
+// AddTranscriptSegmentIDs adds the "transcript_segments" edge to the TranscriptSegment entity by ids.
+func (m *VideoMutation) AddTranscriptSegmentIDs(ids ...pulid.ID) {
+	if m.transcript_segments == nil {
+		m.transcript_segments = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.transcript_segments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearTranscriptSegments clears the "transcript_segments" edge to the TranscriptSegment entity.
+func (m *VideoMutation) ClearTranscriptSegments() {
+	m.clearedtranscript_segments = true
+}
+
+// TranscriptSegmentsCleared reports if the "transcript_segments" edge to the TranscriptSegment entity was cleared.
+func (m *VideoMutation) TranscriptSegmentsCleared() bool {
+	return m.clearedtranscript_segments
+}
+
+// RemoveTranscriptSegmentIDs removes the "transcript_segments" edge to the TranscriptSegment entity by IDs.
+func (m *VideoMutation) RemoveTranscriptSegmentIDs(ids ...pulid.ID) {
+	if m.removedtranscript_segments == nil {
+		m.removedtranscript_segments = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.transcript_segments, ids[i])
+		m.removedtranscript_segments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedTranscriptSegments returns the removed IDs of the "transcript_segments" edge to the TranscriptSegment entity.
+func (m *VideoMutation) RemovedTranscriptSegmentsIDs() (ids []pulid.ID) {
+	for id := range m.removedtranscript_segments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// TranscriptSegmentsIDs returns the "transcript_segments" edge IDs in the mutation.
+func (m *VideoMutation) TranscriptSegmentsIDs() (ids []pulid.ID) {
+	for id := range m.transcript_segments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetTranscriptSegments resets all changes to the "transcript_segments" edge.
+func (m *VideoMutation) ResetTranscriptSegments() {
+	m.transcript_segments = nil
+	m.clearedtranscript_segments = false
+	m.removedtranscript_segments = nil
+}
+
 // Where appends a list predicates to the VideoMutation builder.
 func (m *VideoMutation) Where(ps ...predicate.Video) {
 	m.predicates = append(m.predicates, ps...)
@@ -8269,7 +9234,7 @@ func (m *VideoMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *VideoMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, video.FieldCreatedAt)
 	}
@@ -8321,6 +9286,18 @@ func (m *VideoMutation) Fields() []string {
 	if m.storage_key != nil {
 		fields = append(fields, video.FieldStorageKey)
 	}
+	if m.transcript_model != nil {
+		fields = append(fields, video.FieldTranscriptModel)
+	}
+	if m.transcript_fallback != nil {
+		fields = append(fields, video.FieldTranscriptFallback)
+	}
+	if m.text_model != nil {
+		fields = append(fields, video.FieldTextModel)
+	}
+	if m.frame_model != nil {
+		fields = append(fields, video.FieldFrameModel)
+	}
 	if m.created_by != nil {
 		fields = append(fields, video.FieldCreatedByID)
 	}
@@ -8366,6 +9343,14 @@ func (m *VideoMutation) Field(name string) (ent.Value, bool) {
 		return m.DurationSeconds()
 	case video.FieldStorageKey:
 		return m.StorageKey()
+	case video.FieldTranscriptModel:
+		return m.TranscriptModel()
+	case video.FieldTranscriptFallback:
+		return m.TranscriptFallback()
+	case video.FieldTextModel:
+		return m.TextModel()
+	case video.FieldFrameModel:
+		return m.FrameModel()
 	case video.FieldCreatedByID:
 		return m.CreatedByID()
 	}
@@ -8411,6 +9396,14 @@ func (m *VideoMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldDurationSeconds(ctx)
 	case video.FieldStorageKey:
 		return m.OldStorageKey(ctx)
+	case video.FieldTranscriptModel:
+		return m.OldTranscriptModel(ctx)
+	case video.FieldTranscriptFallback:
+		return m.OldTranscriptFallback(ctx)
+	case video.FieldTextModel:
+		return m.OldTextModel(ctx)
+	case video.FieldFrameModel:
+		return m.OldFrameModel(ctx)
 	case video.FieldCreatedByID:
 		return m.OldCreatedByID(ctx)
 	}
@@ -8540,6 +9533,34 @@ func (m *VideoMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetStorageKey(v)
+		return nil
+	case video.FieldTranscriptModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTranscriptModel(v)
+		return nil
+	case video.FieldTranscriptFallback:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTranscriptFallback(v)
+		return nil
+	case video.FieldTextModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTextModel(v)
+		return nil
+	case video.FieldFrameModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFrameModel(v)
 		return nil
 	case video.FieldCreatedByID:
 		v, ok := value.(pulid.ID)
@@ -8762,6 +9783,18 @@ func (m *VideoMutation) ResetField(name string) error {
 	case video.FieldStorageKey:
 		m.ResetStorageKey()
 		return nil
+	case video.FieldTranscriptModel:
+		m.ResetTranscriptModel()
+		return nil
+	case video.FieldTranscriptFallback:
+		m.ResetTranscriptFallback()
+		return nil
+	case video.FieldTextModel:
+		m.ResetTextModel()
+		return nil
+	case video.FieldFrameModel:
+		m.ResetFrameModel()
+		return nil
 	case video.FieldCreatedByID:
 		m.ResetCreatedByID()
 		return nil
@@ -8771,7 +9804,7 @@ func (m *VideoMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *VideoMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.workspace != nil {
 		edges = append(edges, video.EdgeWorkspace)
 	}
@@ -8789,6 +9822,9 @@ func (m *VideoMutation) AddedEdges() []string {
 	}
 	if m.ocr_texts != nil {
 		edges = append(edges, video.EdgeOcrTexts)
+	}
+	if m.transcript_segments != nil {
+		edges = append(edges, video.EdgeTranscriptSegments)
 	}
 	return edges
 }
@@ -8829,13 +9865,19 @@ func (m *VideoMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case video.EdgeTranscriptSegments:
+		ids := make([]ent.Value, 0, len(m.transcript_segments))
+		for id := range m.transcript_segments {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *VideoMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.removedsteps != nil {
 		edges = append(edges, video.EdgeSteps)
 	}
@@ -8847,6 +9889,9 @@ func (m *VideoMutation) RemovedEdges() []string {
 	}
 	if m.removedocr_texts != nil {
 		edges = append(edges, video.EdgeOcrTexts)
+	}
+	if m.removedtranscript_segments != nil {
+		edges = append(edges, video.EdgeTranscriptSegments)
 	}
 	return edges
 }
@@ -8879,13 +9924,19 @@ func (m *VideoMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case video.EdgeTranscriptSegments:
+		ids := make([]ent.Value, 0, len(m.removedtranscript_segments))
+		for id := range m.removedtranscript_segments {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *VideoMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.clearedworkspace {
 		edges = append(edges, video.EdgeWorkspace)
 	}
@@ -8903,6 +9954,9 @@ func (m *VideoMutation) ClearedEdges() []string {
 	}
 	if m.clearedocr_texts {
 		edges = append(edges, video.EdgeOcrTexts)
+	}
+	if m.clearedtranscript_segments {
+		edges = append(edges, video.EdgeTranscriptSegments)
 	}
 	return edges
 }
@@ -8923,6 +9977,8 @@ func (m *VideoMutation) EdgeCleared(name string) bool {
 		return m.clearedkeyframes
 	case video.EdgeOcrTexts:
 		return m.clearedocr_texts
+	case video.EdgeTranscriptSegments:
+		return m.clearedtranscript_segments
 	}
 	return false
 }
@@ -8962,6 +10018,9 @@ func (m *VideoMutation) ResetEdge(name string) error {
 		return nil
 	case video.EdgeOcrTexts:
 		m.ResetOcrTexts()
+		return nil
+	case video.EdgeTranscriptSegments:
+		m.ResetTranscriptSegments()
 		return nil
 	}
 	return fmt.Errorf("unknown Video edge %s", name)

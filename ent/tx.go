@@ -28,6 +28,8 @@ type Tx struct {
 	PipelineRun *PipelineRunClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// TranscriptSegment is the client for interacting with the TranscriptSegment builders.
+	TranscriptSegment *TranscriptSegmentClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// Video is the client for interacting with the Video builders.
@@ -172,6 +174,7 @@ func (tx *Tx) init() {
 	tx.OCRText = NewOCRTextClient(tx.config)
 	tx.PipelineRun = NewPipelineRunClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
+	tx.TranscriptSegment = NewTranscriptSegmentClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.Video = NewVideoClient(tx.config)
 	tx.Workspace = NewWorkspaceClient(tx.config)

@@ -55,6 +55,14 @@ type Video struct {
 	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
 	// StorageKey holds the value of the "storage_key" field.
 	StorageKey string `json:"storage_key,omitempty"`
+	// TranscriptModel holds the value of the "transcript_model" field.
+	TranscriptModel string `json:"transcript_model,omitempty"`
+	// TranscriptFallback holds the value of the "transcript_fallback" field.
+	TranscriptFallback bool `json:"transcript_fallback,omitempty"`
+	// TextModel holds the value of the "text_model" field.
+	TextModel string `json:"text_model,omitempty"`
+	// FrameModel holds the value of the "frame_model" field.
+	FrameModel string `json:"frame_model,omitempty"`
 	// CreatedByID holds the value of the "created_by_id" field.
 	CreatedByID pulid.ID `json:"created_by_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -77,16 +85,19 @@ type VideoEdges struct {
 	Keyframes []*Keyframe `json:"keyframes,omitempty"`
 	// OcrTexts holds the value of the ocr_texts edge.
 	OcrTexts []*OCRText `json:"ocr_texts,omitempty"`
+	// TranscriptSegments holds the value of the transcript_segments edge.
+	TranscriptSegments []*TranscriptSegment `json:"transcript_segments,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
-	namedSteps     map[string][]*IngestStep
-	namedRuns      map[string][]*PipelineRun
-	namedKeyframes map[string][]*Keyframe
-	namedOcrTexts  map[string][]*OCRText
+	namedSteps              map[string][]*IngestStep
+	namedRuns               map[string][]*PipelineRun
+	namedKeyframes          map[string][]*Keyframe
+	namedOcrTexts           map[string][]*OCRText
+	namedTranscriptSegments map[string][]*TranscriptSegment
 }
 
 // WorkspaceOrErr returns the Workspace value or an error if the edge
@@ -147,6 +158,15 @@ func (e VideoEdges) OcrTextsOrErr() ([]*OCRText, error) {
 	return nil, &NotLoadedError{edge: "ocr_texts"}
 }
 
+// TranscriptSegmentsOrErr returns the TranscriptSegments value or an error if the edge
+// was not loaded in eager-loading.
+func (e VideoEdges) TranscriptSegmentsOrErr() ([]*TranscriptSegment, error) {
+	if e.loadedTypes[6] {
+		return e.TranscriptSegments, nil
+	}
+	return nil, &NotLoadedError{edge: "transcript_segments"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Video) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -156,13 +176,13 @@ func (*Video) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case video.FieldID, video.FieldWorkspaceID, video.FieldCreatedByID:
 			values[i] = new(pulid.ID)
-		case video.FieldHasAudio:
+		case video.FieldHasAudio, video.FieldTranscriptFallback:
 			values[i] = new(sql.NullBool)
 		case video.FieldDurationSeconds:
 			values[i] = new(sql.NullFloat64)
 		case video.FieldIngestAttempt, video.FieldWidth, video.FieldHeight, video.FieldSizeBytes:
 			values[i] = new(sql.NullInt64)
-		case video.FieldTitle, video.FieldStatus, video.FieldError, video.FieldFailedStep, video.FieldOriginalFilename, video.FieldContentType, video.FieldStorageKey:
+		case video.FieldTitle, video.FieldStatus, video.FieldError, video.FieldFailedStep, video.FieldOriginalFilename, video.FieldContentType, video.FieldStorageKey, video.FieldTranscriptModel, video.FieldTextModel, video.FieldFrameModel:
 			values[i] = new(sql.NullString)
 		case video.FieldCreatedAt, video.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -295,6 +315,30 @@ func (_m *Video) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.StorageKey = value.String
 			}
+		case video.FieldTranscriptModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field transcript_model", values[i])
+			} else if value.Valid {
+				_m.TranscriptModel = value.String
+			}
+		case video.FieldTranscriptFallback:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field transcript_fallback", values[i])
+			} else if value.Valid {
+				_m.TranscriptFallback = value.Bool
+			}
+		case video.FieldTextModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field text_model", values[i])
+			} else if value.Valid {
+				_m.TextModel = value.String
+			}
+		case video.FieldFrameModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field frame_model", values[i])
+			} else if value.Valid {
+				_m.FrameModel = value.String
+			}
 		case video.FieldCreatedByID:
 			if value, ok := values[i].(*pulid.ID); !ok {
 				return fmt.Errorf("unexpected type %T for field created_by_id", values[i])
@@ -342,6 +386,11 @@ func (_m *Video) QueryKeyframes() *KeyframeQuery {
 // QueryOcrTexts queries the "ocr_texts" edge of the Video entity.
 func (_m *Video) QueryOcrTexts() *OCRTextQuery {
 	return NewVideoClient(_m.config).QueryOcrTexts(_m)
+}
+
+// QueryTranscriptSegments queries the "transcript_segments" edge of the Video entity.
+func (_m *Video) QueryTranscriptSegments() *TranscriptSegmentQuery {
+	return NewVideoClient(_m.config).QueryTranscriptSegments(_m)
 }
 
 // Update returns a builder for updating this Video.
@@ -425,6 +474,18 @@ func (_m *Video) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("storage_key=")
 	builder.WriteString(_m.StorageKey)
+	builder.WriteString(", ")
+	builder.WriteString("transcript_model=")
+	builder.WriteString(_m.TranscriptModel)
+	builder.WriteString(", ")
+	builder.WriteString("transcript_fallback=")
+	builder.WriteString(fmt.Sprintf("%v", _m.TranscriptFallback))
+	builder.WriteString(", ")
+	builder.WriteString("text_model=")
+	builder.WriteString(_m.TextModel)
+	builder.WriteString(", ")
+	builder.WriteString("frame_model=")
+	builder.WriteString(_m.FrameModel)
 	builder.WriteString(", ")
 	builder.WriteString("created_by_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CreatedByID))
@@ -525,6 +586,30 @@ func (_m *Video) appendNamedOcrTexts(name string, edges ...*OCRText) {
 		_m.Edges.namedOcrTexts[name] = []*OCRText{}
 	} else {
 		_m.Edges.namedOcrTexts[name] = append(_m.Edges.namedOcrTexts[name], edges...)
+	}
+}
+
+// NamedTranscriptSegments returns the TranscriptSegments named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Video) NamedTranscriptSegments(name string) ([]*TranscriptSegment, error) {
+	if _m.Edges.namedTranscriptSegments == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTranscriptSegments[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Video) appendNamedTranscriptSegments(name string, edges ...*TranscriptSegment) {
+	if _m.Edges.namedTranscriptSegments == nil {
+		_m.Edges.namedTranscriptSegments = make(map[string][]*TranscriptSegment)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTranscriptSegments[name] = []*TranscriptSegment{}
+	} else {
+		_m.Edges.namedTranscriptSegments[name] = append(_m.Edges.namedTranscriptSegments[name], edges...)
 	}
 }
 

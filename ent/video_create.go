@@ -17,6 +17,7 @@ import (
 	"github.com/vindex/vindex/ent/ocrtext"
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/schema/pulid"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -244,6 +245,62 @@ func (_c *VideoCreate) SetNillableStorageKey(v *string) *VideoCreate {
 	return _c
 }
 
+// SetTranscriptModel sets the "transcript_model" field.
+func (_c *VideoCreate) SetTranscriptModel(v string) *VideoCreate {
+	_c.mutation.SetTranscriptModel(v)
+	return _c
+}
+
+// SetNillableTranscriptModel sets the "transcript_model" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableTranscriptModel(v *string) *VideoCreate {
+	if v != nil {
+		_c.SetTranscriptModel(*v)
+	}
+	return _c
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (_c *VideoCreate) SetTranscriptFallback(v bool) *VideoCreate {
+	_c.mutation.SetTranscriptFallback(v)
+	return _c
+}
+
+// SetNillableTranscriptFallback sets the "transcript_fallback" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableTranscriptFallback(v *bool) *VideoCreate {
+	if v != nil {
+		_c.SetTranscriptFallback(*v)
+	}
+	return _c
+}
+
+// SetTextModel sets the "text_model" field.
+func (_c *VideoCreate) SetTextModel(v string) *VideoCreate {
+	_c.mutation.SetTextModel(v)
+	return _c
+}
+
+// SetNillableTextModel sets the "text_model" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableTextModel(v *string) *VideoCreate {
+	if v != nil {
+		_c.SetTextModel(*v)
+	}
+	return _c
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (_c *VideoCreate) SetFrameModel(v string) *VideoCreate {
+	_c.mutation.SetFrameModel(v)
+	return _c
+}
+
+// SetNillableFrameModel sets the "frame_model" field if the given value is not nil.
+func (_c *VideoCreate) SetNillableFrameModel(v *string) *VideoCreate {
+	if v != nil {
+		_c.SetFrameModel(*v)
+	}
+	return _c
+}
+
 // SetCreatedByID sets the "created_by_id" field.
 func (_c *VideoCreate) SetCreatedByID(v pulid.ID) *VideoCreate {
 	_c.mutation.SetCreatedByID(v)
@@ -342,6 +399,21 @@ func (_c *VideoCreate) AddOcrTexts(v ...*OCRText) *VideoCreate {
 	return _c.AddOcrTextIDs(ids...)
 }
 
+// AddTranscriptSegmentIDs adds the "transcript_segments" edge to the TranscriptSegment entity by IDs.
+func (_c *VideoCreate) AddTranscriptSegmentIDs(ids ...pulid.ID) *VideoCreate {
+	_c.mutation.AddTranscriptSegmentIDs(ids...)
+	return _c
+}
+
+// AddTranscriptSegments adds the "transcript_segments" edges to the TranscriptSegment entity.
+func (_c *VideoCreate) AddTranscriptSegments(v ...*TranscriptSegment) *VideoCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddTranscriptSegmentIDs(ids...)
+}
+
 // Mutation returns the VideoMutation object of the builder.
 func (_c *VideoCreate) Mutation() *VideoMutation {
 	return _c.mutation
@@ -417,6 +489,22 @@ func (_c *VideoCreate) defaults() error {
 		v := video.DefaultStorageKey
 		_c.mutation.SetStorageKey(v)
 	}
+	if _, ok := _c.mutation.TranscriptModel(); !ok {
+		v := video.DefaultTranscriptModel
+		_c.mutation.SetTranscriptModel(v)
+	}
+	if _, ok := _c.mutation.TranscriptFallback(); !ok {
+		v := video.DefaultTranscriptFallback
+		_c.mutation.SetTranscriptFallback(v)
+	}
+	if _, ok := _c.mutation.TextModel(); !ok {
+		v := video.DefaultTextModel
+		_c.mutation.SetTextModel(v)
+	}
+	if _, ok := _c.mutation.FrameModel(); !ok {
+		v := video.DefaultFrameModel
+		_c.mutation.SetFrameModel(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if video.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized video.DefaultID (forgotten import ent/runtime?)")
@@ -488,6 +576,18 @@ func (_c *VideoCreate) check() error {
 	}
 	if _, ok := _c.mutation.StorageKey(); !ok {
 		return &ValidationError{Name: "storage_key", err: errors.New(`ent: missing required field "Video.storage_key"`)}
+	}
+	if _, ok := _c.mutation.TranscriptModel(); !ok {
+		return &ValidationError{Name: "transcript_model", err: errors.New(`ent: missing required field "Video.transcript_model"`)}
+	}
+	if _, ok := _c.mutation.TranscriptFallback(); !ok {
+		return &ValidationError{Name: "transcript_fallback", err: errors.New(`ent: missing required field "Video.transcript_fallback"`)}
+	}
+	if _, ok := _c.mutation.TextModel(); !ok {
+		return &ValidationError{Name: "text_model", err: errors.New(`ent: missing required field "Video.text_model"`)}
+	}
+	if _, ok := _c.mutation.FrameModel(); !ok {
+		return &ValidationError{Name: "frame_model", err: errors.New(`ent: missing required field "Video.frame_model"`)}
 	}
 	if len(_c.mutation.WorkspaceIDs()) == 0 {
 		return &ValidationError{Name: "workspace", err: errors.New(`ent: missing required edge "Video.workspace"`)}
@@ -592,6 +692,22 @@ func (_c *VideoCreate) createSpec() (*Video, *sqlgraph.CreateSpec) {
 		_spec.SetField(video.FieldStorageKey, field.TypeString, value)
 		_node.StorageKey = value
 	}
+	if value, ok := _c.mutation.TranscriptModel(); ok {
+		_spec.SetField(video.FieldTranscriptModel, field.TypeString, value)
+		_node.TranscriptModel = value
+	}
+	if value, ok := _c.mutation.TranscriptFallback(); ok {
+		_spec.SetField(video.FieldTranscriptFallback, field.TypeBool, value)
+		_node.TranscriptFallback = value
+	}
+	if value, ok := _c.mutation.TextModel(); ok {
+		_spec.SetField(video.FieldTextModel, field.TypeString, value)
+		_node.TextModel = value
+	}
+	if value, ok := _c.mutation.FrameModel(); ok {
+		_spec.SetField(video.FieldFrameModel, field.TypeString, value)
+		_node.FrameModel = value
+	}
 	if nodes := _c.mutation.WorkspaceIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -683,6 +799,22 @@ func (_c *VideoCreate) createSpec() (*Video, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.TranscriptSegmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -991,6 +1123,54 @@ func (u *VideoUpsert) SetStorageKey(v string) *VideoUpsert {
 // UpdateStorageKey sets the "storage_key" field to the value that was provided on create.
 func (u *VideoUpsert) UpdateStorageKey() *VideoUpsert {
 	u.SetExcluded(video.FieldStorageKey)
+	return u
+}
+
+// SetTranscriptModel sets the "transcript_model" field.
+func (u *VideoUpsert) SetTranscriptModel(v string) *VideoUpsert {
+	u.Set(video.FieldTranscriptModel, v)
+	return u
+}
+
+// UpdateTranscriptModel sets the "transcript_model" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateTranscriptModel() *VideoUpsert {
+	u.SetExcluded(video.FieldTranscriptModel)
+	return u
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (u *VideoUpsert) SetTranscriptFallback(v bool) *VideoUpsert {
+	u.Set(video.FieldTranscriptFallback, v)
+	return u
+}
+
+// UpdateTranscriptFallback sets the "transcript_fallback" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateTranscriptFallback() *VideoUpsert {
+	u.SetExcluded(video.FieldTranscriptFallback)
+	return u
+}
+
+// SetTextModel sets the "text_model" field.
+func (u *VideoUpsert) SetTextModel(v string) *VideoUpsert {
+	u.Set(video.FieldTextModel, v)
+	return u
+}
+
+// UpdateTextModel sets the "text_model" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateTextModel() *VideoUpsert {
+	u.SetExcluded(video.FieldTextModel)
+	return u
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (u *VideoUpsert) SetFrameModel(v string) *VideoUpsert {
+	u.Set(video.FieldFrameModel, v)
+	return u
+}
+
+// UpdateFrameModel sets the "frame_model" field to the value that was provided on create.
+func (u *VideoUpsert) UpdateFrameModel() *VideoUpsert {
+	u.SetExcluded(video.FieldFrameModel)
 	return u
 }
 
@@ -1342,6 +1522,62 @@ func (u *VideoUpsertOne) SetStorageKey(v string) *VideoUpsertOne {
 func (u *VideoUpsertOne) UpdateStorageKey() *VideoUpsertOne {
 	return u.Update(func(s *VideoUpsert) {
 		s.UpdateStorageKey()
+	})
+}
+
+// SetTranscriptModel sets the "transcript_model" field.
+func (u *VideoUpsertOne) SetTranscriptModel(v string) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetTranscriptModel(v)
+	})
+}
+
+// UpdateTranscriptModel sets the "transcript_model" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateTranscriptModel() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateTranscriptModel()
+	})
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (u *VideoUpsertOne) SetTranscriptFallback(v bool) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetTranscriptFallback(v)
+	})
+}
+
+// UpdateTranscriptFallback sets the "transcript_fallback" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateTranscriptFallback() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateTranscriptFallback()
+	})
+}
+
+// SetTextModel sets the "text_model" field.
+func (u *VideoUpsertOne) SetTextModel(v string) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetTextModel(v)
+	})
+}
+
+// UpdateTextModel sets the "text_model" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateTextModel() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateTextModel()
+	})
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (u *VideoUpsertOne) SetFrameModel(v string) *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetFrameModel(v)
+	})
+}
+
+// UpdateFrameModel sets the "frame_model" field to the value that was provided on create.
+func (u *VideoUpsertOne) UpdateFrameModel() *VideoUpsertOne {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateFrameModel()
 	})
 }
 
@@ -1860,6 +2096,62 @@ func (u *VideoUpsertBulk) SetStorageKey(v string) *VideoUpsertBulk {
 func (u *VideoUpsertBulk) UpdateStorageKey() *VideoUpsertBulk {
 	return u.Update(func(s *VideoUpsert) {
 		s.UpdateStorageKey()
+	})
+}
+
+// SetTranscriptModel sets the "transcript_model" field.
+func (u *VideoUpsertBulk) SetTranscriptModel(v string) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetTranscriptModel(v)
+	})
+}
+
+// UpdateTranscriptModel sets the "transcript_model" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateTranscriptModel() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateTranscriptModel()
+	})
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (u *VideoUpsertBulk) SetTranscriptFallback(v bool) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetTranscriptFallback(v)
+	})
+}
+
+// UpdateTranscriptFallback sets the "transcript_fallback" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateTranscriptFallback() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateTranscriptFallback()
+	})
+}
+
+// SetTextModel sets the "text_model" field.
+func (u *VideoUpsertBulk) SetTextModel(v string) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetTextModel(v)
+	})
+}
+
+// UpdateTextModel sets the "text_model" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateTextModel() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateTextModel()
+	})
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (u *VideoUpsertBulk) SetFrameModel(v string) *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.SetFrameModel(v)
+	})
+}
+
+// UpdateFrameModel sets the "frame_model" field to the value that was provided on create.
+func (u *VideoUpsertBulk) UpdateFrameModel() *VideoUpsertBulk {
+	return u.Update(func(s *VideoUpsert) {
+		s.UpdateFrameModel()
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/schema/pulid"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -28,22 +29,24 @@ import (
 // VideoQuery is the builder for querying Video entities.
 type VideoQuery struct {
 	config
-	ctx                *QueryContext
-	order              []video.OrderOption
-	inters             []Interceptor
-	predicates         []predicate.Video
-	withWorkspace      *WorkspaceQuery
-	withCreatedBy      *UserQuery
-	withSteps          *IngestStepQuery
-	withRuns           *PipelineRunQuery
-	withKeyframes      *KeyframeQuery
-	withOcrTexts       *OCRTextQuery
-	loadTotal          []func(context.Context, []*Video) error
-	modifiers          []func(*sql.Selector)
-	withNamedSteps     map[string]*IngestStepQuery
-	withNamedRuns      map[string]*PipelineRunQuery
-	withNamedKeyframes map[string]*KeyframeQuery
-	withNamedOcrTexts  map[string]*OCRTextQuery
+	ctx                         *QueryContext
+	order                       []video.OrderOption
+	inters                      []Interceptor
+	predicates                  []predicate.Video
+	withWorkspace               *WorkspaceQuery
+	withCreatedBy               *UserQuery
+	withSteps                   *IngestStepQuery
+	withRuns                    *PipelineRunQuery
+	withKeyframes               *KeyframeQuery
+	withOcrTexts                *OCRTextQuery
+	withTranscriptSegments      *TranscriptSegmentQuery
+	loadTotal                   []func(context.Context, []*Video) error
+	modifiers                   []func(*sql.Selector)
+	withNamedSteps              map[string]*IngestStepQuery
+	withNamedRuns               map[string]*PipelineRunQuery
+	withNamedKeyframes          map[string]*KeyframeQuery
+	withNamedOcrTexts           map[string]*OCRTextQuery
+	withNamedTranscriptSegments map[string]*TranscriptSegmentQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -205,6 +208,28 @@ func (_q *VideoQuery) QueryOcrTexts() *OCRTextQuery {
 			sqlgraph.From(video.Table, video.FieldID, selector),
 			sqlgraph.To(ocrtext.Table, ocrtext.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, video.OcrTextsTable, video.OcrTextsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTranscriptSegments chains the current query on the "transcript_segments" edge.
+func (_q *VideoQuery) QueryTranscriptSegments() *TranscriptSegmentQuery {
+	query := (&TranscriptSegmentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(video.Table, video.FieldID, selector),
+			sqlgraph.To(transcriptsegment.Table, transcriptsegment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, video.TranscriptSegmentsTable, video.TranscriptSegmentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -399,17 +424,18 @@ func (_q *VideoQuery) Clone() *VideoQuery {
 		return nil
 	}
 	return &VideoQuery{
-		config:        _q.config,
-		ctx:           _q.ctx.Clone(),
-		order:         append([]video.OrderOption{}, _q.order...),
-		inters:        append([]Interceptor{}, _q.inters...),
-		predicates:    append([]predicate.Video{}, _q.predicates...),
-		withWorkspace: _q.withWorkspace.Clone(),
-		withCreatedBy: _q.withCreatedBy.Clone(),
-		withSteps:     _q.withSteps.Clone(),
-		withRuns:      _q.withRuns.Clone(),
-		withKeyframes: _q.withKeyframes.Clone(),
-		withOcrTexts:  _q.withOcrTexts.Clone(),
+		config:                 _q.config,
+		ctx:                    _q.ctx.Clone(),
+		order:                  append([]video.OrderOption{}, _q.order...),
+		inters:                 append([]Interceptor{}, _q.inters...),
+		predicates:             append([]predicate.Video{}, _q.predicates...),
+		withWorkspace:          _q.withWorkspace.Clone(),
+		withCreatedBy:          _q.withCreatedBy.Clone(),
+		withSteps:              _q.withSteps.Clone(),
+		withRuns:               _q.withRuns.Clone(),
+		withKeyframes:          _q.withKeyframes.Clone(),
+		withOcrTexts:           _q.withOcrTexts.Clone(),
+		withTranscriptSegments: _q.withTranscriptSegments.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -479,6 +505,17 @@ func (_q *VideoQuery) WithOcrTexts(opts ...func(*OCRTextQuery)) *VideoQuery {
 		opt(query)
 	}
 	_q.withOcrTexts = query
+	return _q
+}
+
+// WithTranscriptSegments tells the query-builder to eager-load the nodes that are connected to
+// the "transcript_segments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithTranscriptSegments(opts ...func(*TranscriptSegmentQuery)) *VideoQuery {
+	query := (&TranscriptSegmentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTranscriptSegments = query
 	return _q
 }
 
@@ -566,13 +603,14 @@ func (_q *VideoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Video,
 	var (
 		nodes       = []*Video{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [7]bool{
 			_q.withWorkspace != nil,
 			_q.withCreatedBy != nil,
 			_q.withSteps != nil,
 			_q.withRuns != nil,
 			_q.withKeyframes != nil,
 			_q.withOcrTexts != nil,
+			_q.withTranscriptSegments != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -636,6 +674,15 @@ func (_q *VideoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Video,
 			return nil, err
 		}
 	}
+	if query := _q.withTranscriptSegments; query != nil {
+		if err := _q.loadTranscriptSegments(ctx, query, nodes,
+			func(n *Video) { n.Edges.TranscriptSegments = []*TranscriptSegment{} },
+			func(n *Video, e *TranscriptSegment) {
+				n.Edges.TranscriptSegments = append(n.Edges.TranscriptSegments, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedSteps {
 		if err := _q.loadSteps(ctx, query, nodes,
 			func(n *Video) { n.appendNamedSteps(name) },
@@ -661,6 +708,13 @@ func (_q *VideoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Video,
 		if err := _q.loadOcrTexts(ctx, query, nodes,
 			func(n *Video) { n.appendNamedOcrTexts(name) },
 			func(n *Video, e *OCRText) { n.appendNamedOcrTexts(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTranscriptSegments {
+		if err := _q.loadTranscriptSegments(ctx, query, nodes,
+			func(n *Video) { n.appendNamedTranscriptSegments(name) },
+			func(n *Video, e *TranscriptSegment) { n.appendNamedTranscriptSegments(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -850,6 +904,36 @@ func (_q *VideoQuery) loadOcrTexts(ctx context.Context, query *OCRTextQuery, nod
 	}
 	return nil
 }
+func (_q *VideoQuery) loadTranscriptSegments(ctx context.Context, query *TranscriptSegmentQuery, nodes []*Video, init func(*Video), assign func(*Video, *TranscriptSegment)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Video)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(transcriptsegment.FieldVideoID)
+	}
+	query.Where(predicate.TranscriptSegment(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(video.TranscriptSegmentsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.VideoID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "video_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *VideoQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1023,6 +1107,20 @@ func (_q *VideoQuery) WithNamedOcrTexts(name string, opts ...func(*OCRTextQuery)
 		_q.withNamedOcrTexts = make(map[string]*OCRTextQuery)
 	}
 	_q.withNamedOcrTexts[name] = query
+	return _q
+}
+
+// WithNamedTranscriptSegments tells the query-builder to eager-load the nodes that are connected to the "transcript_segments"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *VideoQuery) WithNamedTranscriptSegments(name string, opts ...func(*TranscriptSegmentQuery)) *VideoQuery {
+	query := (&TranscriptSegmentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTranscriptSegments == nil {
+		_q.withNamedTranscriptSegments = make(map[string]*TranscriptSegmentQuery)
+	}
+	_q.withNamedTranscriptSegments[name] = query
 	return _q
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/schema/pulid"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/video"
 )
 
@@ -304,6 +305,62 @@ func (_u *VideoUpdate) SetNillableStorageKey(v *string) *VideoUpdate {
 	return _u
 }
 
+// SetTranscriptModel sets the "transcript_model" field.
+func (_u *VideoUpdate) SetTranscriptModel(v string) *VideoUpdate {
+	_u.mutation.SetTranscriptModel(v)
+	return _u
+}
+
+// SetNillableTranscriptModel sets the "transcript_model" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableTranscriptModel(v *string) *VideoUpdate {
+	if v != nil {
+		_u.SetTranscriptModel(*v)
+	}
+	return _u
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (_u *VideoUpdate) SetTranscriptFallback(v bool) *VideoUpdate {
+	_u.mutation.SetTranscriptFallback(v)
+	return _u
+}
+
+// SetNillableTranscriptFallback sets the "transcript_fallback" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableTranscriptFallback(v *bool) *VideoUpdate {
+	if v != nil {
+		_u.SetTranscriptFallback(*v)
+	}
+	return _u
+}
+
+// SetTextModel sets the "text_model" field.
+func (_u *VideoUpdate) SetTextModel(v string) *VideoUpdate {
+	_u.mutation.SetTextModel(v)
+	return _u
+}
+
+// SetNillableTextModel sets the "text_model" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableTextModel(v *string) *VideoUpdate {
+	if v != nil {
+		_u.SetTextModel(*v)
+	}
+	return _u
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (_u *VideoUpdate) SetFrameModel(v string) *VideoUpdate {
+	_u.mutation.SetFrameModel(v)
+	return _u
+}
+
+// SetNillableFrameModel sets the "frame_model" field if the given value is not nil.
+func (_u *VideoUpdate) SetNillableFrameModel(v *string) *VideoUpdate {
+	if v != nil {
+		_u.SetFrameModel(*v)
+	}
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the IngestStep entity by IDs.
 func (_u *VideoUpdate) AddStepIDs(ids ...pulid.ID) *VideoUpdate {
 	_u.mutation.AddStepIDs(ids...)
@@ -362,6 +419,21 @@ func (_u *VideoUpdate) AddOcrTexts(v ...*OCRText) *VideoUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddOcrTextIDs(ids...)
+}
+
+// AddTranscriptSegmentIDs adds the "transcript_segments" edge to the TranscriptSegment entity by IDs.
+func (_u *VideoUpdate) AddTranscriptSegmentIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.AddTranscriptSegmentIDs(ids...)
+	return _u
+}
+
+// AddTranscriptSegments adds the "transcript_segments" edges to the TranscriptSegment entity.
+func (_u *VideoUpdate) AddTranscriptSegments(v ...*TranscriptSegment) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTranscriptSegmentIDs(ids...)
 }
 
 // Mutation returns the VideoMutation object of the builder.
@@ -451,6 +523,27 @@ func (_u *VideoUpdate) RemoveOcrTexts(v ...*OCRText) *VideoUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveOcrTextIDs(ids...)
+}
+
+// ClearTranscriptSegments clears all "transcript_segments" edges to the TranscriptSegment entity.
+func (_u *VideoUpdate) ClearTranscriptSegments() *VideoUpdate {
+	_u.mutation.ClearTranscriptSegments()
+	return _u
+}
+
+// RemoveTranscriptSegmentIDs removes the "transcript_segments" edge to TranscriptSegment entities by IDs.
+func (_u *VideoUpdate) RemoveTranscriptSegmentIDs(ids ...pulid.ID) *VideoUpdate {
+	_u.mutation.RemoveTranscriptSegmentIDs(ids...)
+	return _u
+}
+
+// RemoveTranscriptSegments removes "transcript_segments" edges to TranscriptSegment entities.
+func (_u *VideoUpdate) RemoveTranscriptSegments(v ...*TranscriptSegment) *VideoUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTranscriptSegmentIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -620,6 +713,18 @@ func (_u *VideoUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.StorageKey(); ok {
 		_spec.SetField(video.FieldStorageKey, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TranscriptModel(); ok {
+		_spec.SetField(video.FieldTranscriptModel, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TranscriptFallback(); ok {
+		_spec.SetField(video.FieldTranscriptFallback, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.TextModel(); ok {
+		_spec.SetField(video.FieldTextModel, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.FrameModel(); ok {
+		_spec.SetField(video.FieldFrameModel, field.TypeString, value)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -794,6 +899,51 @@ func (_u *VideoUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TranscriptSegmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTranscriptSegmentsIDs(); len(nodes) > 0 && !_u.mutation.TranscriptSegmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TranscriptSegmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1092,6 +1242,62 @@ func (_u *VideoUpdateOne) SetNillableStorageKey(v *string) *VideoUpdateOne {
 	return _u
 }
 
+// SetTranscriptModel sets the "transcript_model" field.
+func (_u *VideoUpdateOne) SetTranscriptModel(v string) *VideoUpdateOne {
+	_u.mutation.SetTranscriptModel(v)
+	return _u
+}
+
+// SetNillableTranscriptModel sets the "transcript_model" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableTranscriptModel(v *string) *VideoUpdateOne {
+	if v != nil {
+		_u.SetTranscriptModel(*v)
+	}
+	return _u
+}
+
+// SetTranscriptFallback sets the "transcript_fallback" field.
+func (_u *VideoUpdateOne) SetTranscriptFallback(v bool) *VideoUpdateOne {
+	_u.mutation.SetTranscriptFallback(v)
+	return _u
+}
+
+// SetNillableTranscriptFallback sets the "transcript_fallback" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableTranscriptFallback(v *bool) *VideoUpdateOne {
+	if v != nil {
+		_u.SetTranscriptFallback(*v)
+	}
+	return _u
+}
+
+// SetTextModel sets the "text_model" field.
+func (_u *VideoUpdateOne) SetTextModel(v string) *VideoUpdateOne {
+	_u.mutation.SetTextModel(v)
+	return _u
+}
+
+// SetNillableTextModel sets the "text_model" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableTextModel(v *string) *VideoUpdateOne {
+	if v != nil {
+		_u.SetTextModel(*v)
+	}
+	return _u
+}
+
+// SetFrameModel sets the "frame_model" field.
+func (_u *VideoUpdateOne) SetFrameModel(v string) *VideoUpdateOne {
+	_u.mutation.SetFrameModel(v)
+	return _u
+}
+
+// SetNillableFrameModel sets the "frame_model" field if the given value is not nil.
+func (_u *VideoUpdateOne) SetNillableFrameModel(v *string) *VideoUpdateOne {
+	if v != nil {
+		_u.SetFrameModel(*v)
+	}
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the IngestStep entity by IDs.
 func (_u *VideoUpdateOne) AddStepIDs(ids ...pulid.ID) *VideoUpdateOne {
 	_u.mutation.AddStepIDs(ids...)
@@ -1150,6 +1356,21 @@ func (_u *VideoUpdateOne) AddOcrTexts(v ...*OCRText) *VideoUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddOcrTextIDs(ids...)
+}
+
+// AddTranscriptSegmentIDs adds the "transcript_segments" edge to the TranscriptSegment entity by IDs.
+func (_u *VideoUpdateOne) AddTranscriptSegmentIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.AddTranscriptSegmentIDs(ids...)
+	return _u
+}
+
+// AddTranscriptSegments adds the "transcript_segments" edges to the TranscriptSegment entity.
+func (_u *VideoUpdateOne) AddTranscriptSegments(v ...*TranscriptSegment) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTranscriptSegmentIDs(ids...)
 }
 
 // Mutation returns the VideoMutation object of the builder.
@@ -1239,6 +1460,27 @@ func (_u *VideoUpdateOne) RemoveOcrTexts(v ...*OCRText) *VideoUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveOcrTextIDs(ids...)
+}
+
+// ClearTranscriptSegments clears all "transcript_segments" edges to the TranscriptSegment entity.
+func (_u *VideoUpdateOne) ClearTranscriptSegments() *VideoUpdateOne {
+	_u.mutation.ClearTranscriptSegments()
+	return _u
+}
+
+// RemoveTranscriptSegmentIDs removes the "transcript_segments" edge to TranscriptSegment entities by IDs.
+func (_u *VideoUpdateOne) RemoveTranscriptSegmentIDs(ids ...pulid.ID) *VideoUpdateOne {
+	_u.mutation.RemoveTranscriptSegmentIDs(ids...)
+	return _u
+}
+
+// RemoveTranscriptSegments removes "transcript_segments" edges to TranscriptSegment entities.
+func (_u *VideoUpdateOne) RemoveTranscriptSegments(v ...*TranscriptSegment) *VideoUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTranscriptSegmentIDs(ids...)
 }
 
 // Where appends a list predicates to the VideoUpdate builder.
@@ -1439,6 +1681,18 @@ func (_u *VideoUpdateOne) sqlSave(ctx context.Context) (_node *Video, err error)
 	if value, ok := _u.mutation.StorageKey(); ok {
 		_spec.SetField(video.FieldStorageKey, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.TranscriptModel(); ok {
+		_spec.SetField(video.FieldTranscriptModel, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TranscriptFallback(); ok {
+		_spec.SetField(video.FieldTranscriptFallback, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.TextModel(); ok {
+		_spec.SetField(video.FieldTextModel, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.FrameModel(); ok {
+		_spec.SetField(video.FieldFrameModel, field.TypeString, value)
+	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1612,6 +1866,51 @@ func (_u *VideoUpdateOne) sqlSave(ctx context.Context) (_node *Video, err error)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(ocrtext.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TranscriptSegmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTranscriptSegmentsIDs(); len(nodes) > 0 && !_u.mutation.TranscriptSegmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TranscriptSegmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   video.TranscriptSegmentsTable,
+			Columns: []string{video.TranscriptSegmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(transcriptsegment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -84,6 +84,12 @@ type ComplexityRoot struct {
 		User                 func(childComplexity int) int
 	}
 
+	Capabilities struct {
+		OnScreenText func(childComplexity int) int
+		Speech       func(childComplexity int) int
+		Visual       func(childComplexity int) int
+	}
+
 	CreateAPITokenPayload struct {
 		Secret func(childComplexity int) int
 		Token  func(childComplexity int) int
@@ -138,23 +144,32 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Modality struct {
+		Fallback func(childComplexity int) int
+		Indexed  func(childComplexity int) int
+		Model    func(childComplexity int) int
+		Reason   func(childComplexity int) int
+	}
+
 	Mutation struct {
-		AddMember       func(childComplexity int, input model.AddMemberInput) int
-		CancelIngest    func(childComplexity int, videoID pulid.ID) int
-		CreateAPIToken  func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateWorkspace func(childComplexity int, input model.CreateWorkspaceInput) int
-		DeleteVideo     func(childComplexity int, id pulid.ID) int
-		DeleteWorkspace func(childComplexity int, id pulid.ID) int
-		Login           func(childComplexity int, input model.LoginInput) int
-		Logout          func(childComplexity int, refreshToken string) int
-		RefreshSession  func(childComplexity int, refreshToken string) int
-		RemoveMember    func(childComplexity int, id pulid.ID) int
-		RetryIngest     func(childComplexity int, videoID pulid.ID) int
-		RevokeAPIToken  func(childComplexity int, id pulid.ID) int
-		Signup          func(childComplexity int, input model.SignupInput) int
-		UpdateMember    func(childComplexity int, input model.UpdateMemberInput) int
-		UpdateWorkspace func(childComplexity int, input model.UpdateWorkspaceInput) int
-		UploadVideo     func(childComplexity int, input model.UploadVideoInput) int
+		AddMember        func(childComplexity int, input model.AddMemberInput) int
+		CancelIngest     func(childComplexity int, videoID pulid.ID) int
+		CreateAPIToken   func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateWorkspace  func(childComplexity int, input model.CreateWorkspaceInput) int
+		DeleteVideo      func(childComplexity int, id pulid.ID) int
+		DeleteWorkspace  func(childComplexity int, id pulid.ID) int
+		Login            func(childComplexity int, input model.LoginInput) int
+		Logout           func(childComplexity int, refreshToken string) int
+		RefreshSession   func(childComplexity int, refreshToken string) int
+		ReindexVideo     func(childComplexity int, id pulid.ID) int
+		ReindexWorkspace func(childComplexity int, workspaceID pulid.ID, staleOnly *bool) int
+		RemoveMember     func(childComplexity int, id pulid.ID) int
+		RetryIngest      func(childComplexity int, videoID pulid.ID) int
+		RevokeAPIToken   func(childComplexity int, id pulid.ID) int
+		Signup           func(childComplexity int, input model.SignupInput) int
+		UpdateMember     func(childComplexity int, input model.UpdateMemberInput) int
+		UpdateWorkspace  func(childComplexity int, input model.UpdateWorkspaceInput) int
+		UploadVideo      func(childComplexity int, input model.UploadVideoInput) int
 	}
 
 	OCRText struct {
@@ -182,6 +197,18 @@ type ComplexityRoot struct {
 		WorkspaceEvents func(childComplexity int, workspaceID pulid.ID) int
 	}
 
+	Transcript struct {
+		Fallback func(childComplexity int) int
+		Model    func(childComplexity int) int
+		Segments func(childComplexity int) int
+	}
+
+	TranscriptSegment struct {
+		EndSeconds   func(childComplexity int) int
+		StartSeconds func(childComplexity int) int
+		Text         func(childComplexity int) int
+	}
+
 	User struct {
 		CreatedAt  func(childComplexity int) int
 		Email      func(childComplexity int) int
@@ -192,6 +219,7 @@ type ComplexityRoot struct {
 	}
 
 	Video struct {
+		Capabilities     func(childComplexity int) int
 		ContentType      func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		CreatedBy        func(childComplexity int) int
@@ -209,6 +237,7 @@ type ComplexityRoot struct {
 		Steps            func(childComplexity int) int
 		ThumbnailURL     func(childComplexity int) int
 		Title            func(childComplexity int) int
+		Transcript       func(childComplexity int) int
 		URL              func(childComplexity int) int
 		UpdatedAt        func(childComplexity int) int
 		Width            func(childComplexity int) int
@@ -267,6 +296,8 @@ type MutationResolver interface {
 	UploadVideo(ctx context.Context, input model.UploadVideoInput) (*ent.Video, error)
 	RetryIngest(ctx context.Context, videoID pulid.ID) (*ent.Video, error)
 	CancelIngest(ctx context.Context, videoID pulid.ID) (*ent.Video, error)
+	ReindexVideo(ctx context.Context, id pulid.ID) (*ent.Video, error)
+	ReindexWorkspace(ctx context.Context, workspaceID pulid.ID, staleOnly *bool) (int, error)
 	DeleteVideo(ctx context.Context, id pulid.ID) (bool, error)
 }
 type QueryResolver interface {
@@ -289,6 +320,8 @@ type VideoResolver interface {
 	Ocr(ctx context.Context, obj *ent.Video) ([]*ent.OCRText, error)
 	URL(ctx context.Context, obj *ent.Video) (string, error)
 	ThumbnailURL(ctx context.Context, obj *ent.Video) (*string, error)
+	Transcript(ctx context.Context, obj *ent.Video) (*ingest.Transcript, error)
+	Capabilities(ctx context.Context, obj *ent.Video) (*ingest.Capabilities, error)
 }
 type WorkspaceResolver interface {
 	Role(ctx context.Context, obj *ent.Workspace) (role.Role, error)
@@ -441,6 +474,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "Capabilities.onScreenText":
+		if e.ComplexityRoot.Capabilities.OnScreenText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Capabilities.OnScreenText(childComplexity), true
+	case "Capabilities.speech":
+		if e.ComplexityRoot.Capabilities.Speech == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Capabilities.Speech(childComplexity), true
+	case "Capabilities.visual":
+		if e.ComplexityRoot.Capabilities.Visual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Capabilities.Visual(childComplexity), true
 
 	case "CreateAPITokenPayload.secret":
 		if e.ComplexityRoot.CreateAPITokenPayload.Secret == nil {
@@ -647,6 +699,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
 
+	case "Modality.fallback":
+		if e.ComplexityRoot.Modality.Fallback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Modality.Fallback(childComplexity), true
+	case "Modality.indexed":
+		if e.ComplexityRoot.Modality.Indexed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Modality.Indexed(childComplexity), true
+	case "Modality.model":
+		if e.ComplexityRoot.Modality.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Modality.Model(childComplexity), true
+	case "Modality.reason":
+		if e.ComplexityRoot.Modality.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Modality.Reason(childComplexity), true
+
 	case "Mutation.addMember":
 		if e.ComplexityRoot.Mutation.AddMember == nil {
 			break
@@ -746,6 +823,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.reindexVideo":
+		if e.ComplexityRoot.Mutation.ReindexVideo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reindexVideo_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReindexVideo(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.reindexWorkspace":
+		if e.ComplexityRoot.Mutation.ReindexWorkspace == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reindexWorkspace_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReindexWorkspace(childComplexity, args["workspaceId"].(pulid.ID), args["staleOnly"].(*bool)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -936,6 +1035,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.WorkspaceEvents(childComplexity, args["workspaceId"].(pulid.ID)), true
 
+	case "Transcript.fallback":
+		if e.ComplexityRoot.Transcript.Fallback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transcript.Fallback(childComplexity), true
+	case "Transcript.model":
+		if e.ComplexityRoot.Transcript.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transcript.Model(childComplexity), true
+	case "Transcript.segments":
+		if e.ComplexityRoot.Transcript.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transcript.Segments(childComplexity), true
+
+	case "TranscriptSegment.end":
+		if e.ComplexityRoot.TranscriptSegment.EndSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TranscriptSegment.EndSeconds(childComplexity), true
+	case "TranscriptSegment.start":
+		if e.ComplexityRoot.TranscriptSegment.StartSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TranscriptSegment.StartSeconds(childComplexity), true
+	case "TranscriptSegment.text":
+		if e.ComplexityRoot.TranscriptSegment.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TranscriptSegment.Text(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -973,6 +1110,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Workspaces(childComplexity), true
 
+	case "Video.capabilities":
+		if e.ComplexityRoot.Video.Capabilities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Capabilities(childComplexity), true
 	case "Video.contentType":
 		if e.ComplexityRoot.Video.ContentType == nil {
 			break
@@ -1075,6 +1218,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Video.Title(childComplexity), true
+	case "Video.transcript":
+		if e.ComplexityRoot.Video.Transcript == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Video.Transcript(childComplexity), true
 	case "Video.url":
 		if e.ComplexityRoot.Video.URL == nil {
 			break
@@ -1410,6 +1559,18 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Capabilities(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "speech":
+		return ec.fieldContext_Capabilities_speech(ctx, field)
+	case "onScreenText":
+		return ec.fieldContext_Capabilities_onScreenText(ctx, field)
+	case "visual":
+		return ec.fieldContext_Capabilities_visual(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Capabilities", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateAPITokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -1518,6 +1679,20 @@ func (ec *executionContext) childFields_MembershipEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type MembershipEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Modality(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "indexed":
+		return ec.fieldContext_Modality_indexed(ctx, field)
+	case "model":
+		return ec.fieldContext_Modality_model(ctx, field)
+	case "fallback":
+		return ec.fieldContext_Modality_fallback(ctx, field)
+	case "reason":
+		return ec.fieldContext_Modality_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Modality", field.Name)
+}
+
 func (ec *executionContext) childFields_OCRText(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "time":
@@ -1540,6 +1715,30 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Transcript(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "model":
+		return ec.fieldContext_Transcript_model(ctx, field)
+	case "fallback":
+		return ec.fieldContext_Transcript_fallback(ctx, field)
+	case "segments":
+		return ec.fieldContext_Transcript_segments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Transcript", field.Name)
+}
+
+func (ec *executionContext) childFields_TranscriptSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_TranscriptSegment_start(ctx, field)
+	case "end":
+		return ec.fieldContext_TranscriptSegment_end(ctx, field)
+	case "text":
+		return ec.fieldContext_TranscriptSegment_text(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TranscriptSegment", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1606,6 +1805,10 @@ func (ec *executionContext) childFields_Video(ctx context.Context, field graphql
 		return ec.fieldContext_Video_url(ctx, field)
 	case "thumbnailUrl":
 		return ec.fieldContext_Video_thumbnailUrl(ctx, field)
+	case "transcript":
+		return ec.fieldContext_Video_transcript(ctx, field)
+	case "capabilities":
+		return ec.fieldContext_Video_capabilities(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Video", field.Name)
 }
@@ -1895,6 +2098,42 @@ func (ec *executionContext) field_Mutation_refreshSession_args(ctx context.Conte
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reindexVideo_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reindexWorkspace_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "workspaceId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋvindexᚋvindexᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["workspaceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "staleOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["staleOnly"] = arg1
 	return args, nil
 }
 
@@ -2843,6 +3082,102 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Capabilities_speech(ctx context.Context, field graphql.CollectedField, obj *ingest.Capabilities) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Capabilities_speech(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Speech, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
+			return ec.marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Capabilities_speech(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Capabilities",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Modality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Capabilities_onScreenText(ctx context.Context, field graphql.CollectedField, obj *ingest.Capabilities) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Capabilities_onScreenText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnScreenText, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
+			return ec.marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Capabilities_onScreenText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Capabilities",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Modality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Capabilities_visual(ctx context.Context, field graphql.CollectedField, obj *ingest.Capabilities) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Capabilities_visual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
+			return ec.marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Capabilities_visual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Capabilities",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Modality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateAPITokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3656,6 +3991,98 @@ func (ec *executionContext) fieldContext_MembershipEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("MembershipEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Modality_indexed(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Modality_indexed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indexed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Modality_indexed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Modality", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Modality_model(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Modality_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Modality_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Modality", field, false, false, "String")
+}
+
+func (ec *executionContext) _Modality_fallback(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Modality_fallback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fallback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Modality_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Modality", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Modality_reason(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Modality_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Modality_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Modality", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mutation_signup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4316,6 +4743,94 @@ func (ec *executionContext) fieldContext_Mutation_cancelIngest(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reindexVideo(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reindexVideo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReindexVideo(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Video) graphql.Marshaler {
+			return ec.marshalNVideo2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐVideo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reindexVideo(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Video(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reindexVideo_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reindexWorkspace(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reindexWorkspace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReindexWorkspace(ctx, fc.Args["workspaceId"].(pulid.ID), fc.Args["staleOnly"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reindexWorkspace(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reindexWorkspace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_deleteVideo(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4868,6 +5383,153 @@ func (ec *executionContext) fieldContext_Subscription_workspaceEvents(ctx contex
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Transcript_model(ctx context.Context, field graphql.CollectedField, obj *ingest.Transcript) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transcript_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transcript_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transcript", field, false, false, "String")
+}
+
+func (ec *executionContext) _Transcript_fallback(ctx context.Context, field graphql.CollectedField, obj *ingest.Transcript) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transcript_fallback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fallback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transcript_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transcript", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Transcript_segments(ctx context.Context, field graphql.CollectedField, obj *ingest.Transcript) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transcript_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.TranscriptSegment) graphql.Marshaler {
+			return ec.marshalNTranscriptSegment2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐTranscriptSegmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transcript_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Transcript",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TranscriptSegment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TranscriptSegment_start(ctx context.Context, field graphql.CollectedField, obj *ent.TranscriptSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TranscriptSegment_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TranscriptSegment_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TranscriptSegment", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TranscriptSegment_end(ctx context.Context, field graphql.CollectedField, obj *ent.TranscriptSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TranscriptSegment_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TranscriptSegment_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TranscriptSegment", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TranscriptSegment_text(ctx context.Context, field graphql.CollectedField, obj *ent.TranscriptSegment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TranscriptSegment_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TranscriptSegment_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TranscriptSegment", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -5566,6 +6228,70 @@ func (ec *executionContext) _Video_thumbnailUrl(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Video_thumbnailUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Video", field, true, true, "String")
+}
+
+func (ec *executionContext) _Video_transcript(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_transcript(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().Transcript(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ingest.Transcript) graphql.Marshaler {
+			return ec.marshalOTranscript2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐTranscript(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Video_transcript(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Video",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Transcript(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Video_capabilities(ctx context.Context, field graphql.CollectedField, obj *ent.Video) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Video_capabilities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Video().Capabilities(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ingest.Capabilities) graphql.Marshaler {
+			return ec.marshalNCapabilities2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐCapabilities(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Video_capabilities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Video",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Capabilities(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _VideoConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.VideoConnection) (ret graphql.Marshaler) {
@@ -8003,6 +8729,49 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var capabilitiesImplementors = []string{"Capabilities"}
+
+func (ec *executionContext) _Capabilities(ctx context.Context, sel ast.SelectionSet, obj *ingest.Capabilities) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, capabilitiesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Capabilities")
+		case "speech":
+			out.Values[i] = ec._Capabilities_speech(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onScreenText":
+			out.Values[i] = ec._Capabilities_onScreenText(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "visual":
+			out.Values[i] = ec._Capabilities_visual(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createAPITokenPayloadImplementors = []string{"CreateAPITokenPayload"}
 
 func (ec *executionContext) _CreateAPITokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPITokenPayload) graphql.Marshaler {
@@ -8369,6 +9138,54 @@ func (ec *executionContext) _MembershipEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var modalityImplementors = []string{"Modality"}
+
+func (ec *executionContext) _Modality(ctx context.Context, sel ast.SelectionSet, obj *ingest.Modality) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modalityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Modality")
+		case "indexed":
+			out.Values[i] = ec._Modality_indexed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._Modality_model(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fallback":
+			out.Values[i] = ec._Modality_fallback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Modality_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -8489,6 +9306,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelIngest":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelIngest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reindexVideo":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reindexVideo(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reindexWorkspace":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reindexWorkspace(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -8705,6 +9536,92 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
+var transcriptImplementors = []string{"Transcript"}
+
+func (ec *executionContext) _Transcript(ctx context.Context, sel ast.SelectionSet, obj *ingest.Transcript) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, transcriptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Transcript")
+		case "model":
+			out.Values[i] = ec._Transcript_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fallback":
+			out.Values[i] = ec._Transcript_fallback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "segments":
+			out.Values[i] = ec._Transcript_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var transcriptSegmentImplementors = []string{"TranscriptSegment"}
+
+func (ec *executionContext) _TranscriptSegment(ctx context.Context, sel ast.SelectionSet, obj *ent.TranscriptSegment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, transcriptSegmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TranscriptSegment")
+		case "start":
+			out.Values[i] = ec._TranscriptSegment_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._TranscriptSegment_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._TranscriptSegment_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *ent.User) graphql.Marshaler {
@@ -8891,6 +9808,18 @@ func (ec *executionContext) _Video(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Video_thumbnailUrl(ctx, field, obj)
+				})
+		case "transcript":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_transcript(ctx, field, obj)
+				})
+		case "capabilities":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Video_capabilities(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9486,6 +10415,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCapabilities2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐCapabilities(ctx context.Context, sel ast.SelectionSet, v *ingest.Capabilities) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Capabilities!")
+		return graphql.Null
+	}
+	return ec._Capabilities(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateAPITokenInput2githubᚗcomᚋvindexᚋvindexᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
 	res, err := ec.unmarshalInputCreateAPITokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9696,6 +10633,10 @@ func (ec *executionContext) marshalNMembershipOrderField2ᚖgithubᚗcomᚋvinde
 	return v
 }
 
+func (ec *executionContext) marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx context.Context, sel ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
+	return ec._Modality(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋvindexᚋvindexᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -9825,6 +10766,30 @@ func (ec *executionContext) marshalNTokenScope2ᚕgithubᚗcomᚋvindexᚋvindex
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTranscriptSegment2ᚕᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐTranscriptSegmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.TranscriptSegment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTranscriptSegment2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐTranscriptSegment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTranscriptSegment2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐTranscriptSegment(ctx context.Context, sel ast.SelectionSet, v *ent.TranscriptSegment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TranscriptSegment!")
+		return graphql.Null
+	}
+	return ec._TranscriptSegment(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateMemberInput2githubᚗcomᚋvindexᚋvindexᚋgraphᚋmodelᚐUpdateMemberInput(ctx context.Context, v any) (model.UpdateMemberInput, error) {
@@ -10337,6 +11302,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTranscript2ᚖgithubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐTranscript(ctx context.Context, sel ast.SelectionSet, v *ingest.Transcript) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Transcript(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋvindexᚋvindexᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {

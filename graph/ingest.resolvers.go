@@ -49,6 +49,16 @@ func (r *mutationResolver) CancelIngest(ctx context.Context, videoID pulid.ID) (
 	return r.Ingest.Cancel(ctx, videoID)
 }
 
+// ReindexVideo is the resolver for the reindexVideo field.
+func (r *mutationResolver) ReindexVideo(ctx context.Context, id pulid.ID) (*ent.Video, error) {
+	return r.Ingest.Reindex(ctx, id)
+}
+
+// ReindexWorkspace is the resolver for the reindexWorkspace field.
+func (r *mutationResolver) ReindexWorkspace(ctx context.Context, workspaceID pulid.ID, staleOnly *bool) (int, error) {
+	return r.Ingest.ReindexWorkspace(ctx, workspaceID, staleOnly == nil || *staleOnly)
+}
+
 // DeleteVideo is the resolver for the deleteVideo field.
 func (r *mutationResolver) DeleteVideo(ctx context.Context, id pulid.ID) (bool, error) {
 	return done(r.Ingest.Delete(ctx, id))
@@ -97,6 +107,16 @@ func (r *videoResolver) ThumbnailURL(ctx context.Context, obj *ent.Video) (*stri
 	}
 	u := r.Media.URL(k.BlobKey)
 	return &u, nil
+}
+
+// Transcript is the resolver for the transcript field.
+func (r *videoResolver) Transcript(ctx context.Context, obj *ent.Video) (*ingest.Transcript, error) {
+	return r.Ingest.Transcript(ctx, obj)
+}
+
+// Capabilities is the resolver for the capabilities field.
+func (r *videoResolver) Capabilities(ctx context.Context, obj *ent.Video) (*ingest.Capabilities, error) {
+	return r.Ingest.Capabilities(ctx, obj)
 }
 
 // IngestEvent returns IngestEventResolver implementation.

@@ -31,7 +31,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), migrateCmd(), stepCmd(), workerCmd())
+	cmd.AddCommand(serveCmd(), migrateCmd(), stepCmd(), workerCmd(), reindexCmd(), modelsCmd())
 	return cmd
 }
 

@@ -71,7 +71,8 @@ func vindexCmd(t *testing.T, bin, dataDir string, env []string, args ...string) 
 		}
 	}
 	cmd.Env = append(cmd.Env, "VINDEX_DATA_DIR="+dataDir,
-		"VINDEX_DAGU_BIN="+apitest.DaguBin(t))
+		"VINDEX_DAGU_BIN="+apitest.DaguBin(t),
+		"VINDEX_TRANSCRIBER=none", "VINDEX_TEXT_EMBEDDER=none", "VINDEX_IMAGE_EMBEDDER=none")
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }

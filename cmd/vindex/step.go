@@ -12,6 +12,7 @@ import (
 
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/internal/ingest"
+	"github.com/vindex/vindex/internal/models/engine"
 	"github.com/vindex/vindex/internal/runner"
 	"github.com/vindex/vindex/internal/server"
 	"github.com/vindex/vindex/internal/store"
@@ -65,7 +66,7 @@ func stepCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			steps := &ingest.Steps{DB: st.Ent, Blobs: blobs, Faults: cfg.Faults, Scratch: os.TempDir(), Log: log}
+			steps := &ingest.Steps{DB: st.Ent, Blobs: blobs, Faults: cfg.Faults, Scratch: os.TempDir(), Log: log, Models: engine.New(cfg, log)}
 			if err := steps.Run(ctx, args[0], id, attempt); err != nil {
 				if runner.OwnerGone(owner) {
 					log.Warn("the server that owns the runner is gone; step abandoned", "err", err)

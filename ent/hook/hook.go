@@ -93,6 +93,18 @@ func (f RefreshTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RefreshTokenMutation", m)
 }
 
+// The TranscriptSegmentFunc type is an adapter to allow the use of ordinary
+// function as TranscriptSegment mutator.
+type TranscriptSegmentFunc func(context.Context, *ent.TranscriptSegmentMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TranscriptSegmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TranscriptSegmentMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TranscriptSegmentMutation", m)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary
 // function as User mutator.
 type UserFunc func(context.Context, *ent.UserMutation) (ent.Value, error)

@@ -16,6 +16,7 @@ import (
 	"github.com/vindex/vindex/ent/pipelinerun"
 	"github.com/vindex/vindex/ent/predicate"
 	"github.com/vindex/vindex/ent/refreshtoken"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -266,6 +267,33 @@ func (f TraverseRefreshToken) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RefreshTokenQuery", q)
 }
 
+// The TranscriptSegmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type TranscriptSegmentFunc func(context.Context, *ent.TranscriptSegmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f TranscriptSegmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.TranscriptSegmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.TranscriptSegmentQuery", q)
+}
+
+// The TraverseTranscriptSegment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseTranscriptSegment func(context.Context, *ent.TranscriptSegmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseTranscriptSegment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseTranscriptSegment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TranscriptSegmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.TranscriptSegmentQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -364,6 +392,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.PipelineRunQuery, predicate.PipelineRun, pipelinerun.OrderOption]{typ: ent.TypePipelineRun, tq: q}, nil
 	case *ent.RefreshTokenQuery:
 		return &query[*ent.RefreshTokenQuery, predicate.RefreshToken, refreshtoken.OrderOption]{typ: ent.TypeRefreshToken, tq: q}, nil
+	case *ent.TranscriptSegmentQuery:
+		return &query[*ent.TranscriptSegmentQuery, predicate.TranscriptSegment, transcriptsegment.OrderOption]{typ: ent.TypeTranscriptSegment, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	case *ent.VideoQuery:

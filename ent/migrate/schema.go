@@ -257,6 +257,37 @@ var (
 			},
 		},
 	}
+	// TranscriptSegmentsColumns holds the columns for the "transcript_segments" table.
+	TranscriptSegmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "workspace_id", Type: field.TypeString},
+		{Name: "ordinal", Type: field.TypeInt},
+		{Name: "start_seconds", Type: field.TypeFloat64},
+		{Name: "end_seconds", Type: field.TypeFloat64},
+		{Name: "text", Type: field.TypeString, Size: 2147483647},
+		{Name: "video_id", Type: field.TypeString},
+	}
+	// TranscriptSegmentsTable holds the schema information for the "transcript_segments" table.
+	TranscriptSegmentsTable = &schema.Table{
+		Name:       "transcript_segments",
+		Columns:    TranscriptSegmentsColumns,
+		PrimaryKey: []*schema.Column{TranscriptSegmentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "transcript_segments_videos_transcript_segments",
+				Columns:    []*schema.Column{TranscriptSegmentsColumns[6]},
+				RefColumns: []*schema.Column{VideosColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "transcriptsegment_video_id_ordinal",
+				Unique:  true,
+				Columns: []*schema.Column{TranscriptSegmentsColumns[6], TranscriptSegmentsColumns[2]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -291,6 +322,10 @@ var (
 		{Name: "content_type", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "duration_seconds", Type: field.TypeFloat64, Nullable: true},
 		{Name: "storage_key", Type: field.TypeString, Default: ""},
+		{Name: "transcript_model", Type: field.TypeString, Default: ""},
+		{Name: "transcript_fallback", Type: field.TypeBool, Default: false},
+		{Name: "text_model", Type: field.TypeString, Default: ""},
+		{Name: "frame_model", Type: field.TypeString, Default: ""},
 		{Name: "created_by_id", Type: field.TypeString, Nullable: true},
 		{Name: "workspace_id", Type: field.TypeString},
 	}
@@ -302,13 +337,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "videos_users_created_by",
-				Columns:    []*schema.Column{VideosColumns[17]},
+				Columns:    []*schema.Column{VideosColumns[21]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "videos_workspaces_videos",
-				Columns:    []*schema.Column{VideosColumns[18]},
+				Columns:    []*schema.Column{VideosColumns[22]},
 				RefColumns: []*schema.Column{WorkspacesColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -317,7 +352,7 @@ var (
 			{
 				Name:    "video_workspace_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{VideosColumns[18], VideosColumns[1]},
+				Columns: []*schema.Column{VideosColumns[22], VideosColumns[1]},
 			},
 		},
 	}
@@ -344,6 +379,7 @@ var (
 		OcrTextsTable,
 		PipelineRunsTable,
 		RefreshTokensTable,
+		TranscriptSegmentsTable,
 		UsersTable,
 		VideosTable,
 		WorkspacesTable,
@@ -363,6 +399,7 @@ func init() {
 	OcrTextsTable.ForeignKeys[0].RefTable = VideosTable
 	PipelineRunsTable.ForeignKeys[0].RefTable = VideosTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = UsersTable
+	TranscriptSegmentsTable.ForeignKeys[0].RefTable = VideosTable
 	VideosTable.ForeignKeys[0].RefTable = UsersTable
 	VideosTable.ForeignKeys[1].RefTable = WorkspacesTable
 }

@@ -27,6 +27,9 @@ type PipelineRun func(*sql.Selector)
 // RefreshToken is the predicate function for refreshtoken builders.
 type RefreshToken func(*sql.Selector)
 
+// TranscriptSegment is the predicate function for transcriptsegment builders.
+type TranscriptSegment func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
 

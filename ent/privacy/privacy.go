@@ -279,6 +279,30 @@ func (f RefreshTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RefreshTokenMutation", m)
 }
 
+// The TranscriptSegmentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TranscriptSegmentQueryRuleFunc func(context.Context, *ent.TranscriptSegmentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TranscriptSegmentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TranscriptSegmentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TranscriptSegmentQuery", q)
+}
+
+// The TranscriptSegmentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TranscriptSegmentMutationRuleFunc func(context.Context, *ent.TranscriptSegmentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TranscriptSegmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TranscriptSegmentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TranscriptSegmentMutation", m)
+}
+
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UserQueryRuleFunc func(context.Context, *ent.UserQuery) error
@@ -400,6 +424,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RefreshTokenQuery:
 		return q.Filter(), nil
+	case *ent.TranscriptSegmentQuery:
+		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
 	case *ent.VideoQuery:
@@ -426,6 +452,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.PipelineRunMutation:
 		return m.Filter(), nil
 	case *ent.RefreshTokenMutation:
+		return m.Filter(), nil
+	case *ent.TranscriptSegmentMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -15,6 +15,7 @@ import (
 	"github.com/vindex/vindex/ent/refreshtoken"
 	"github.com/vindex/vindex/ent/schema"
 	"github.com/vindex/vindex/ent/schema/pulid"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/ent/user"
 	"github.com/vindex/vindex/ent/video"
 	"github.com/vindex/vindex/ent/workspace"
@@ -285,6 +286,30 @@ func init() {
 	refreshtokenDescID := refreshtokenMixinFields0[0].Descriptor()
 	// refreshtoken.DefaultID holds the default value on creation for the id field.
 	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() pulid.ID)
+	transcriptsegmentMixin := schema.TranscriptSegment{}.Mixin()
+	transcriptsegment.Policy = privacy.NewPolicies(transcriptsegmentMixin[1], schema.TranscriptSegment{})
+	transcriptsegment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := transcriptsegment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	transcriptsegmentMixinFields0 := transcriptsegmentMixin[0].Fields()
+	_ = transcriptsegmentMixinFields0
+	transcriptsegmentMixinFields1 := transcriptsegmentMixin[1].Fields()
+	_ = transcriptsegmentMixinFields1
+	transcriptsegmentFields := schema.TranscriptSegment{}.Fields()
+	_ = transcriptsegmentFields
+	// transcriptsegmentDescWorkspaceID is the schema descriptor for workspace_id field.
+	transcriptsegmentDescWorkspaceID := transcriptsegmentMixinFields1[0].Descriptor()
+	// transcriptsegment.WorkspaceIDValidator is a validator for the "workspace_id" field. It is called by the builders before save.
+	transcriptsegment.WorkspaceIDValidator = transcriptsegmentDescWorkspaceID.Validators[0].(func(string) error)
+	// transcriptsegmentDescID is the schema descriptor for id field.
+	transcriptsegmentDescID := transcriptsegmentMixinFields0[0].Descriptor()
+	// transcriptsegment.DefaultID holds the default value on creation for the id field.
+	transcriptsegment.DefaultID = transcriptsegmentDescID.Default.(func() pulid.ID)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -415,6 +440,22 @@ func init() {
 	videoDescStorageKey := videoFields[13].Descriptor()
 	// video.DefaultStorageKey holds the default value on creation for the storage_key field.
 	video.DefaultStorageKey = videoDescStorageKey.Default.(string)
+	// videoDescTranscriptModel is the schema descriptor for transcript_model field.
+	videoDescTranscriptModel := videoFields[14].Descriptor()
+	// video.DefaultTranscriptModel holds the default value on creation for the transcript_model field.
+	video.DefaultTranscriptModel = videoDescTranscriptModel.Default.(string)
+	// videoDescTranscriptFallback is the schema descriptor for transcript_fallback field.
+	videoDescTranscriptFallback := videoFields[15].Descriptor()
+	// video.DefaultTranscriptFallback holds the default value on creation for the transcript_fallback field.
+	video.DefaultTranscriptFallback = videoDescTranscriptFallback.Default.(bool)
+	// videoDescTextModel is the schema descriptor for text_model field.
+	videoDescTextModel := videoFields[16].Descriptor()
+	// video.DefaultTextModel holds the default value on creation for the text_model field.
+	video.DefaultTextModel = videoDescTextModel.Default.(string)
+	// videoDescFrameModel is the schema descriptor for frame_model field.
+	videoDescFrameModel := videoFields[17].Descriptor()
+	// video.DefaultFrameModel holds the default value on creation for the frame_model field.
+	video.DefaultFrameModel = videoDescFrameModel.Default.(string)
 	// videoDescID is the schema descriptor for id field.
 	videoDescID := videoMixinFields0[0].Descriptor()
 	// video.DefaultID holds the default value on creation for the id field.

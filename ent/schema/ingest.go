@@ -157,3 +157,35 @@ func (OCRText) Indexes() []ent.Index {
 func (OCRText) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
+
+// TranscriptSegment is a timed piece of a video's speech, as its
+// transcriber heard it.
+type TranscriptSegment struct{ ent.Schema }
+
+func (TranscriptSegment) Mixin() []ent.Mixin {
+	return []ent.Mixin{idMixin{prefix: "trs"}, workspaceMixin{writeRole: role.Member}}
+}
+
+func (TranscriptSegment) Fields() []ent.Field {
+	videoID, _ := videoOwned("transcript_segments")
+	return []ent.Field{
+		videoID,
+		field.Int("ordinal"),
+		field.Float("start_seconds"),
+		field.Float("end_seconds"),
+		field.Text("text"),
+	}
+}
+
+func (TranscriptSegment) Edges() []ent.Edge {
+	_, e := videoOwned("transcript_segments")
+	return []ent.Edge{e}
+}
+
+func (TranscriptSegment) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("video_id", "ordinal").Unique()}
+}
+
+func (TranscriptSegment) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

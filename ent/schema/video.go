@@ -46,6 +46,13 @@ func (Video) Fields() []ent.Field {
 		field.String("content_type").Default("").MaxLen(200),
 		field.Float("duration_seconds").Optional().Nillable(),
 		field.String("storage_key").Default("").Annotations(entgql.Skip()),
+		// The models that indexed this video ("name@version"; empty: that
+		// modality is not indexed), so a model change is detected and the
+		// video re-indexed.
+		field.String("transcript_model").Default("").Annotations(entgql.Skip()),
+		field.Bool("transcript_fallback").Default(false).Annotations(entgql.Skip()),
+		field.String("text_model").Default("").Annotations(entgql.Skip()),
+		field.String("frame_model").Default("").Annotations(entgql.Skip()),
 		field.String("created_by_id").GoType(pulid.ID("")).Optional().Immutable().
 			Annotations(entgql.Skip()),
 	}
@@ -64,6 +71,8 @@ func (Video) Edges() []ent.Edge {
 		edge.To("keyframes", Keyframe.Type).
 			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
 		edge.To("ocr_texts", OCRText.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
+		edge.To("transcript_segments", TranscriptSegment.Type).
 			Annotations(entsql.OnDelete(entsql.Cascade), entgql.Skip()),
 	}
 }

@@ -53,6 +53,14 @@ const (
 	FieldDurationSeconds = "duration_seconds"
 	// FieldStorageKey holds the string denoting the storage_key field in the database.
 	FieldStorageKey = "storage_key"
+	// FieldTranscriptModel holds the string denoting the transcript_model field in the database.
+	FieldTranscriptModel = "transcript_model"
+	// FieldTranscriptFallback holds the string denoting the transcript_fallback field in the database.
+	FieldTranscriptFallback = "transcript_fallback"
+	// FieldTextModel holds the string denoting the text_model field in the database.
+	FieldTextModel = "text_model"
+	// FieldFrameModel holds the string denoting the frame_model field in the database.
+	FieldFrameModel = "frame_model"
 	// FieldCreatedByID holds the string denoting the created_by_id field in the database.
 	FieldCreatedByID = "created_by_id"
 	// EdgeWorkspace holds the string denoting the workspace edge name in mutations.
@@ -67,6 +75,8 @@ const (
 	EdgeKeyframes = "keyframes"
 	// EdgeOcrTexts holds the string denoting the ocr_texts edge name in mutations.
 	EdgeOcrTexts = "ocr_texts"
+	// EdgeTranscriptSegments holds the string denoting the transcript_segments edge name in mutations.
+	EdgeTranscriptSegments = "transcript_segments"
 	// Table holds the table name of the video in the database.
 	Table = "videos"
 	// WorkspaceTable is the table that holds the workspace relation/edge.
@@ -111,6 +121,13 @@ const (
 	OcrTextsInverseTable = "ocr_texts"
 	// OcrTextsColumn is the table column denoting the ocr_texts relation/edge.
 	OcrTextsColumn = "video_id"
+	// TranscriptSegmentsTable is the table that holds the transcript_segments relation/edge.
+	TranscriptSegmentsTable = "transcript_segments"
+	// TranscriptSegmentsInverseTable is the table name for the TranscriptSegment entity.
+	// It exists in this package in order to avoid circular dependency with the "transcriptsegment" package.
+	TranscriptSegmentsInverseTable = "transcript_segments"
+	// TranscriptSegmentsColumn is the table column denoting the transcript_segments relation/edge.
+	TranscriptSegmentsColumn = "video_id"
 )
 
 // Columns holds all SQL columns for video fields.
@@ -133,6 +150,10 @@ var Columns = []string{
 	FieldContentType,
 	FieldDurationSeconds,
 	FieldStorageKey,
+	FieldTranscriptModel,
+	FieldTranscriptFallback,
+	FieldTextModel,
+	FieldFrameModel,
 	FieldCreatedByID,
 }
 
@@ -180,6 +201,14 @@ var (
 	ContentTypeValidator func(string) error
 	// DefaultStorageKey holds the default value on creation for the "storage_key" field.
 	DefaultStorageKey string
+	// DefaultTranscriptModel holds the default value on creation for the "transcript_model" field.
+	DefaultTranscriptModel string
+	// DefaultTranscriptFallback holds the default value on creation for the "transcript_fallback" field.
+	DefaultTranscriptFallback bool
+	// DefaultTextModel holds the default value on creation for the "text_model" field.
+	DefaultTextModel string
+	// DefaultFrameModel holds the default value on creation for the "frame_model" field.
+	DefaultFrameModel string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 )
@@ -302,6 +331,26 @@ func ByStorageKey(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStorageKey, opts...).ToFunc()
 }
 
+// ByTranscriptModel orders the results by the transcript_model field.
+func ByTranscriptModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTranscriptModel, opts...).ToFunc()
+}
+
+// ByTranscriptFallback orders the results by the transcript_fallback field.
+func ByTranscriptFallback(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTranscriptFallback, opts...).ToFunc()
+}
+
+// ByTextModel orders the results by the text_model field.
+func ByTextModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTextModel, opts...).ToFunc()
+}
+
+// ByFrameModel orders the results by the frame_model field.
+func ByFrameModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFrameModel, opts...).ToFunc()
+}
+
 // ByCreatedByID orders the results by the created_by_id field.
 func ByCreatedByID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedByID, opts...).ToFunc()
@@ -376,6 +425,20 @@ func ByOcrTexts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newOcrTextsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByTranscriptSegmentsCount orders the results by transcript_segments count.
+func ByTranscriptSegmentsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newTranscriptSegmentsStep(), opts...)
+	}
+}
+
+// ByTranscriptSegments orders the results by transcript_segments terms.
+func ByTranscriptSegments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newTranscriptSegmentsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newWorkspaceStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -416,6 +479,13 @@ func newOcrTextsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(OcrTextsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, OcrTextsTable, OcrTextsColumn),
+	)
+}
+func newTranscriptSegmentsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(TranscriptSegmentsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, TranscriptSegmentsTable, TranscriptSegmentsColumn),
 	)
 }
 

@@ -131,6 +131,26 @@ func StorageKey(v string) predicate.Video {
 	return predicate.Video(sql.FieldEQ(FieldStorageKey, v))
 }
 
+// TranscriptModel applies equality check predicate on the "transcript_model" field. It's identical to TranscriptModelEQ.
+func TranscriptModel(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldTranscriptModel, v))
+}
+
+// TranscriptFallback applies equality check predicate on the "transcript_fallback" field. It's identical to TranscriptFallbackEQ.
+func TranscriptFallback(v bool) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldTranscriptFallback, v))
+}
+
+// TextModel applies equality check predicate on the "text_model" field. It's identical to TextModelEQ.
+func TextModel(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldTextModel, v))
+}
+
+// FrameModel applies equality check predicate on the "frame_model" field. It's identical to FrameModelEQ.
+func FrameModel(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldFrameModel, v))
+}
+
 // CreatedByID applies equality check predicate on the "created_by_id" field. It's identical to CreatedByIDEQ.
 func CreatedByID(v pulid.ID) predicate.Video {
 	return predicate.Video(sql.FieldEQ(FieldCreatedByID, v))
@@ -976,6 +996,211 @@ func StorageKeyContainsFold(v string) predicate.Video {
 	return predicate.Video(sql.FieldContainsFold(FieldStorageKey, v))
 }
 
+// TranscriptModelEQ applies the EQ predicate on the "transcript_model" field.
+func TranscriptModelEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldTranscriptModel, v))
+}
+
+// TranscriptModelNEQ applies the NEQ predicate on the "transcript_model" field.
+func TranscriptModelNEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldTranscriptModel, v))
+}
+
+// TranscriptModelIn applies the In predicate on the "transcript_model" field.
+func TranscriptModelIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldTranscriptModel, vs...))
+}
+
+// TranscriptModelNotIn applies the NotIn predicate on the "transcript_model" field.
+func TranscriptModelNotIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldTranscriptModel, vs...))
+}
+
+// TranscriptModelGT applies the GT predicate on the "transcript_model" field.
+func TranscriptModelGT(v string) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldTranscriptModel, v))
+}
+
+// TranscriptModelGTE applies the GTE predicate on the "transcript_model" field.
+func TranscriptModelGTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldTranscriptModel, v))
+}
+
+// TranscriptModelLT applies the LT predicate on the "transcript_model" field.
+func TranscriptModelLT(v string) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldTranscriptModel, v))
+}
+
+// TranscriptModelLTE applies the LTE predicate on the "transcript_model" field.
+func TranscriptModelLTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldTranscriptModel, v))
+}
+
+// TranscriptModelContains applies the Contains predicate on the "transcript_model" field.
+func TranscriptModelContains(v string) predicate.Video {
+	return predicate.Video(sql.FieldContains(FieldTranscriptModel, v))
+}
+
+// TranscriptModelHasPrefix applies the HasPrefix predicate on the "transcript_model" field.
+func TranscriptModelHasPrefix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasPrefix(FieldTranscriptModel, v))
+}
+
+// TranscriptModelHasSuffix applies the HasSuffix predicate on the "transcript_model" field.
+func TranscriptModelHasSuffix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasSuffix(FieldTranscriptModel, v))
+}
+
+// TranscriptModelEqualFold applies the EqualFold predicate on the "transcript_model" field.
+func TranscriptModelEqualFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldEqualFold(FieldTranscriptModel, v))
+}
+
+// TranscriptModelContainsFold applies the ContainsFold predicate on the "transcript_model" field.
+func TranscriptModelContainsFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldContainsFold(FieldTranscriptModel, v))
+}
+
+// TranscriptFallbackEQ applies the EQ predicate on the "transcript_fallback" field.
+func TranscriptFallbackEQ(v bool) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldTranscriptFallback, v))
+}
+
+// TranscriptFallbackNEQ applies the NEQ predicate on the "transcript_fallback" field.
+func TranscriptFallbackNEQ(v bool) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldTranscriptFallback, v))
+}
+
+// TextModelEQ applies the EQ predicate on the "text_model" field.
+func TextModelEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldTextModel, v))
+}
+
+// TextModelNEQ applies the NEQ predicate on the "text_model" field.
+func TextModelNEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldTextModel, v))
+}
+
+// TextModelIn applies the In predicate on the "text_model" field.
+func TextModelIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldTextModel, vs...))
+}
+
+// TextModelNotIn applies the NotIn predicate on the "text_model" field.
+func TextModelNotIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldTextModel, vs...))
+}
+
+// TextModelGT applies the GT predicate on the "text_model" field.
+func TextModelGT(v string) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldTextModel, v))
+}
+
+// TextModelGTE applies the GTE predicate on the "text_model" field.
+func TextModelGTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldTextModel, v))
+}
+
+// TextModelLT applies the LT predicate on the "text_model" field.
+func TextModelLT(v string) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldTextModel, v))
+}
+
+// TextModelLTE applies the LTE predicate on the "text_model" field.
+func TextModelLTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldTextModel, v))
+}
+
+// TextModelContains applies the Contains predicate on the "text_model" field.
+func TextModelContains(v string) predicate.Video {
+	return predicate.Video(sql.FieldContains(FieldTextModel, v))
+}
+
+// TextModelHasPrefix applies the HasPrefix predicate on the "text_model" field.
+func TextModelHasPrefix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasPrefix(FieldTextModel, v))
+}
+
+// TextModelHasSuffix applies the HasSuffix predicate on the "text_model" field.
+func TextModelHasSuffix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasSuffix(FieldTextModel, v))
+}
+
+// TextModelEqualFold applies the EqualFold predicate on the "text_model" field.
+func TextModelEqualFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldEqualFold(FieldTextModel, v))
+}
+
+// TextModelContainsFold applies the ContainsFold predicate on the "text_model" field.
+func TextModelContainsFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldContainsFold(FieldTextModel, v))
+}
+
+// FrameModelEQ applies the EQ predicate on the "frame_model" field.
+func FrameModelEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldEQ(FieldFrameModel, v))
+}
+
+// FrameModelNEQ applies the NEQ predicate on the "frame_model" field.
+func FrameModelNEQ(v string) predicate.Video {
+	return predicate.Video(sql.FieldNEQ(FieldFrameModel, v))
+}
+
+// FrameModelIn applies the In predicate on the "frame_model" field.
+func FrameModelIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldIn(FieldFrameModel, vs...))
+}
+
+// FrameModelNotIn applies the NotIn predicate on the "frame_model" field.
+func FrameModelNotIn(vs ...string) predicate.Video {
+	return predicate.Video(sql.FieldNotIn(FieldFrameModel, vs...))
+}
+
+// FrameModelGT applies the GT predicate on the "frame_model" field.
+func FrameModelGT(v string) predicate.Video {
+	return predicate.Video(sql.FieldGT(FieldFrameModel, v))
+}
+
+// FrameModelGTE applies the GTE predicate on the "frame_model" field.
+func FrameModelGTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldGTE(FieldFrameModel, v))
+}
+
+// FrameModelLT applies the LT predicate on the "frame_model" field.
+func FrameModelLT(v string) predicate.Video {
+	return predicate.Video(sql.FieldLT(FieldFrameModel, v))
+}
+
+// FrameModelLTE applies the LTE predicate on the "frame_model" field.
+func FrameModelLTE(v string) predicate.Video {
+	return predicate.Video(sql.FieldLTE(FieldFrameModel, v))
+}
+
+// FrameModelContains applies the Contains predicate on the "frame_model" field.
+func FrameModelContains(v string) predicate.Video {
+	return predicate.Video(sql.FieldContains(FieldFrameModel, v))
+}
+
+// FrameModelHasPrefix applies the HasPrefix predicate on the "frame_model" field.
+func FrameModelHasPrefix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasPrefix(FieldFrameModel, v))
+}
+
+// FrameModelHasSuffix applies the HasSuffix predicate on the "frame_model" field.
+func FrameModelHasSuffix(v string) predicate.Video {
+	return predicate.Video(sql.FieldHasSuffix(FieldFrameModel, v))
+}
+
+// FrameModelEqualFold applies the EqualFold predicate on the "frame_model" field.
+func FrameModelEqualFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldEqualFold(FieldFrameModel, v))
+}
+
+// FrameModelContainsFold applies the ContainsFold predicate on the "frame_model" field.
+func FrameModelContainsFold(v string) predicate.Video {
+	return predicate.Video(sql.FieldContainsFold(FieldFrameModel, v))
+}
+
 // CreatedByIDEQ applies the EQ predicate on the "created_by_id" field.
 func CreatedByIDEQ(v pulid.ID) predicate.Video {
 	return predicate.Video(sql.FieldEQ(FieldCreatedByID, v))
@@ -1186,6 +1411,29 @@ func HasOcrTexts() predicate.Video {
 func HasOcrTextsWith(preds ...predicate.OCRText) predicate.Video {
 	return predicate.Video(func(s *sql.Selector) {
 		step := newOcrTextsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasTranscriptSegments applies the HasEdge predicate on the "transcript_segments" edge.
+func HasTranscriptSegments() predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, TranscriptSegmentsTable, TranscriptSegmentsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasTranscriptSegmentsWith applies the HasEdge predicate on the "transcript_segments" edge with a given conditions (other predicates).
+func HasTranscriptSegmentsWith(preds ...predicate.TranscriptSegment) predicate.Video {
+	return predicate.Video(func(s *sql.Selector) {
+		step := newTranscriptSegmentsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/vindex/vindex/ent/privacy"
 	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/config"
+	"github.com/vindex/vindex/internal/ingest"
 	"github.com/vindex/vindex/internal/server"
 	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/testdb"
@@ -51,6 +53,15 @@ func WithRunner() Option {
 // WithConfig adjusts the configuration, e.g. to inject faults.
 func WithConfig(f func(*config.Config)) Option { return f }
 
+// DoneStatus is how a step of a finished ingest ends when the test turned no
+// models on: the model steps skip, the others succeed.
+func DoneStatus(step string) string {
+	if slices.Contains(ingest.ModelSteps, step) {
+		return "SKIPPED"
+	}
+	return "SUCCEEDED"
+}
+
 // noRunner is an address where no runner listens: APIs that do not ingest
 // need none, and uploads made there stay QUEUED.
 const noRunner = "http://127.0.0.1:9"
@@ -65,6 +76,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.DataDir = t.TempDir()
 	cfg.JWTSecret = "apitest-signing-key-apitest-signing-key"
 	cfg.DaguURL = noRunner
+	// The model steps skip unless a test configures engines (see
+	// DoneStatus), and weights come from an empty mirror, so no test
+	// reaches for the internet.
+	cfg.Models.Transcriber, cfg.Models.TextEmbedder, cfg.Models.ImageEmbedder = "none", "none", "none"
+	cfg.ModelMirror = t.TempDir()
 	cfg.GraphiQLDir = filepath.Join(RepoRoot(), ".deps", "graphiql")
 	for _, o := range opts {
 		o(&cfg)

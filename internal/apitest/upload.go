@@ -66,6 +66,23 @@ type VideoState struct {
 	}
 	URL          string
 	ThumbnailURL *string
+	Transcript   *struct {
+		Model    string
+		Fallback bool
+		Segments []struct {
+			Start, End float64
+			Text       string
+		}
+	}
+	Capabilities struct{ Speech, OnScreenText, Visual Modality }
+}
+
+// Modality is whether one kind of a video's content is searchable.
+type Modality struct {
+	Indexed  bool
+	Model    *string
+	Fallback bool
+	Reason   *string
 }
 
 // Video reads a video's ingest state.
@@ -74,7 +91,10 @@ func (e *Env) Video(t testing.TB, token, id string) VideoState {
 	var out struct{ Video VideoState }
 	e.Do(t, token, `query($id: ID!) { video(id: $id) { id status error failedStep durationSeconds
 		steps { name status error message progress attempts }
-		keyframes { time url width height } ocr { time text } url thumbnailUrl } }`,
+		keyframes { time url width height } ocr { time text } url thumbnailUrl
+		transcript { model fallback segments { start end text } }
+		capabilities { speech { ...m } onScreenText { ...m } visual { ...m } } } }
+		fragment m on Modality { indexed model fallback reason }`,
 		map[string]any{"id": id}).Decode(t, &out)
 	return out.Video
 }

@@ -41,6 +41,8 @@ type Config struct {
 	Bin               string         // VINDEX_BIN: the vindex binary the pipeline's steps run
 	GraphiQLDir       string         // VINDEX_GRAPHIQL_DIR: GraphiQL's browser build (make deps: .deps/graphiql)
 
+	Models Models
+
 	// Workers on other machines: the embedded coordinator's address (empty: loopback on a
 	// free port), mutual TLS between coordinator and workers (all three or none), and
 	// vindex worker's settings (its flags override them).
@@ -53,6 +55,55 @@ type Config struct {
 	WorkerMaxActiveRuns int    // VINDEX_WORKER_MAX_ACTIVE_RUNS; 0: IngestConcurrency
 	WorkerRunnerHome    string // VINDEX_WORKER_RUNNER_HOME: the server's runner home, shared; empty: DataDir/dagu
 	WorkerHome          string // VINDEX_WORKER_HOME: the worker's own runner home; empty: DataDir/dagu-worker-<id>
+}
+
+// Models chooses the engine of each modality and configures them. "auto"
+// takes the local model when its weights are present or downloadable, else
+// the hosted provider when one is configured; the transcriber falls back to
+// pocketsphinx last. "none" turns a modality off.
+type Models struct {
+	ORTLib        string // VINDEX_ORT_LIB: the ONNX Runtime library; empty: make deps' .deps/lib/libonnxruntime.so.1
+	Threads       int    // VINDEX_MODEL_THREADS: intra-op threads per model; 0: ONNX Runtime's default
+	Download      bool   // VINDEX_MODEL_DOWNLOAD: fetch missing weights on first use (on/off)
+	Transcriber   string // VINDEX_TRANSCRIBER: auto, whisper, openai, pocketsphinx or none
+	TextEmbedder  string // VINDEX_TEXT_EMBEDDER: auto, local, openai or none
+	ImageEmbedder string // VINDEX_IMAGE_EMBEDDER: auto, local, openai or none
+
+	OpenAIBaseURL         string // VINDEX_OPENAI_BASE_URL: an OpenAI-compatible API, including /v1
+	OpenAIAPIKey          string // VINDEX_OPENAI_API_KEY
+	OpenAITranscribeModel string // VINDEX_OPENAI_TRANSCRIBE_MODEL
+	OpenAIEmbedModel      string // VINDEX_OPENAI_EMBED_MODEL
+	OpenAIImageModel      string // VINDEX_OPENAI_IMAGE_MODEL: a multimodal embedder (Jina-style image inputs); empty: none
+}
+
+// Env is the environment that reproduces these settings in a step process.
+func (m Models) Env() []string {
+	download := "on"
+	if !m.Download {
+		download = "off"
+	}
+	env := []string{
+		"VINDEX_MODEL_DOWNLOAD=" + download,
+		"VINDEX_TRANSCRIBER=" + m.Transcriber,
+		"VINDEX_TEXT_EMBEDDER=" + m.TextEmbedder,
+		"VINDEX_IMAGE_EMBEDDER=" + m.ImageEmbedder,
+	}
+	for k, v := range map[string]string{
+		"VINDEX_ORT_LIB":                 m.ORTLib,
+		"VINDEX_OPENAI_BASE_URL":         m.OpenAIBaseURL,
+		"VINDEX_OPENAI_API_KEY":          m.OpenAIAPIKey,
+		"VINDEX_OPENAI_TRANSCRIBE_MODEL": m.OpenAITranscribeModel,
+		"VINDEX_OPENAI_EMBED_MODEL":      m.OpenAIEmbedModel,
+		"VINDEX_OPENAI_IMAGE_MODEL":      m.OpenAIImageModel,
+	} {
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	if m.Threads > 0 {
+		env = append(env, fmt.Sprintf("VINDEX_MODEL_THREADS=%d", m.Threads))
+	}
+	return env
 }
 
 // FromEnv reads the configuration; lookup is os.LookupEnv outside tests.
@@ -83,6 +134,20 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		Bin:               r.str("VINDEX_BIN", ""),
 		GraphiQLDir:       r.str("VINDEX_GRAPHIQL_DIR", ""),
 
+		Models: Models{
+			ORTLib:                r.str("VINDEX_ORT_LIB", ""),
+			Threads:               r.int("VINDEX_MODEL_THREADS", 0),
+			Download:              r.choice("VINDEX_MODEL_DOWNLOAD", "on", "on", "off") == "on",
+			Transcriber:           r.choice("VINDEX_TRANSCRIBER", "auto", "auto", "whisper", "openai", "pocketsphinx", "none"),
+			TextEmbedder:          r.choice("VINDEX_TEXT_EMBEDDER", "auto", "auto", "local", "openai", "none"),
+			ImageEmbedder:         r.choice("VINDEX_IMAGE_EMBEDDER", "auto", "auto", "local", "openai", "none"),
+			OpenAIBaseURL:         strings.TrimRight(r.str("VINDEX_OPENAI_BASE_URL", ""), "/"),
+			OpenAIAPIKey:          r.str("VINDEX_OPENAI_API_KEY", ""),
+			OpenAITranscribeModel: r.str("VINDEX_OPENAI_TRANSCRIBE_MODEL", "whisper-1"),
+			OpenAIEmbedModel:      r.str("VINDEX_OPENAI_EMBED_MODEL", "text-embedding-3-small"),
+			OpenAIImageModel:      r.str("VINDEX_OPENAI_IMAGE_MODEL", ""),
+		},
+
 		DaguCoordinatorAddr: r.str("VINDEX_DAGU_COORDINATOR_ADDR", ""),
 		DaguPeerCert:        r.str("VINDEX_DAGU_PEER_CERT", ""),
 		DaguPeerKey:         r.str("VINDEX_DAGU_PEER_KEY", ""),
@@ -96,6 +161,13 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if peer := []string{c.DaguPeerCert, c.DaguPeerKey, c.DaguPeerCA}; slices.Contains(peer, "") && slices.ContainsFunc(peer, func(v string) bool { return v != "" }) {
 		r.errs = append(r.errs, "VINDEX_DAGU_PEER_CERT, VINDEX_DAGU_PEER_KEY and VINDEX_DAGU_PEER_CA: set all three (mutual TLS) or none")
+	}
+	m := c.Models
+	if m.OpenAIBaseURL == "" && (m.Transcriber == "openai" || m.TextEmbedder == "openai" || m.ImageEmbedder == "openai") {
+		r.errs = append(r.errs, "VINDEX_OPENAI_BASE_URL: required when a modality is set to openai")
+	}
+	if m.ImageEmbedder == "openai" && m.OpenAIImageModel == "" {
+		r.errs = append(r.errs, "VINDEX_OPENAI_IMAGE_MODEL: required when VINDEX_IMAGE_EMBEDDER is openai (OpenAI itself has no image embeddings)")
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(r.str("VINDEX_LOG_LEVEL", "info"))); err != nil {
 		r.errs = append(r.errs, fmt.Sprintf("VINDEX_LOG_LEVEL: %v", err))
@@ -131,6 +203,15 @@ func (r *reader) str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+func (r *reader) choice(key, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(key, def))
+	if !slices.Contains(allowed, v) {
+		r.errs = append(r.errs, fmt.Sprintf("%s: %q is not one of %s", key, v, strings.Join(allowed, ", ")))
+		return def
+	}
+	return v
 }
 
 func (r *reader) int(key string, def int) int {

@@ -48,10 +48,10 @@ func TestUploadIngestsToKeyframesAndOCR(t *testing.T) {
 	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
 	require.InDelta(t, 7.0, *v.DurationSeconds, 0.2)
 	for _, st := range v.Steps {
-		require.Equal(t, "SUCCEEDED", st.Status, st.Name)
+		require.Equal(t, apitest.DoneStatus(st.Name), st.Status, st.Name)
 		require.Equal(t, 1.0, st.Progress, st.Name)
 	}
-	require.Equal(t, []string{"probe", "keyframes", "audio", "ocr", "finalize"}, stepNames(v))
+	require.Equal(t, []string{"probe", "keyframes", "audio", "ocr", "transcribe", "embed-text", "embed-frames", "finalize"}, stepNames(v))
 
 	require.GreaterOrEqual(t, len(v.Keyframes), 2, "a frame at the start and at the cut")
 	require.InDelta(t, 0, v.Keyframes[0].Time, 0.05)

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/vindex/vindex/ent"
 	"github.com/vindex/vindex/ent/ingeststep"
@@ -10,6 +11,7 @@ import (
 	"github.com/vindex/vindex/ent/ocrtext"
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/ent/schema/role"
+	"github.com/vindex/vindex/ent/transcriptsegment"
 	"github.com/vindex/vindex/internal/auth"
 )
 
@@ -61,4 +63,97 @@ func (s *Service) WatchWorkspace(ctx context.Context, hub *Hub, ws pulid.ID) (<-
 		return nil, err
 	}
 	return hub.Subscribe(ctx, func(e Event) bool { return e.WorkspaceID == ws }), nil
+}
+
+// Transcript is a video's transcript and the engine that made it.
+type Transcript struct {
+	Model    string
+	Fallback bool
+	Segments []*ent.TranscriptSegment
+}
+
+// Transcript returns the video's transcript, or nil before there is one.
+func (s *Service) Transcript(ctx context.Context, v *ent.Video) (*Transcript, error) {
+	if v.TranscriptModel == "" {
+		return nil, nil
+	}
+	segs, err := s.db.TranscriptSegment.Query().Where(transcriptsegment.VideoID(v.ID)).
+		Order(ent.Asc(transcriptsegment.FieldOrdinal)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Transcript{Model: v.TranscriptModel, Fallback: v.TranscriptFallback, Segments: segs}, nil
+}
+
+// Modality says whether one kind of content is searchable, and by what.
+type Modality struct {
+	Indexed  bool
+	Model    *string
+	Fallback bool
+	Reason   *string
+}
+
+// Capabilities says which modalities of a video are searchable.
+type Capabilities struct {
+	Speech, OnScreenText, Visual Modality
+}
+
+// Capabilities derives a video's searchable modalities from the models
+// that indexed it and, for what is not indexed, the reason its steps gave.
+func (s *Service) Capabilities(ctx context.Context, v *ent.Video) (*Capabilities, error) {
+	steps, err := s.db.IngestStep.Query().Where(ingeststep.VideoID(v.ID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*ent.IngestStep{}
+	for _, st := range steps {
+		byName[st.Name] = st
+	}
+	// why is the first reason a step on the modality's path gives for not
+	// having done its work.
+	why := func(names ...string) *string {
+		for _, n := range names {
+			st := byName[n]
+			switch {
+			case st == nil:
+			case st.Status == ingeststep.StatusSKIPPED && st.Message != "":
+				return &st.Message
+			case st.Status == ingeststep.StatusFAILED && st.Error != "":
+				msg := n + " failed: " + st.Error
+				return &msg
+			case st.Status != ingeststep.StatusSUCCEEDED:
+				msg := n + " is " + strings.ToLower(string(st.Status))
+				return &msg
+			}
+		}
+		msg := "not indexed"
+		return &msg
+	}
+	modality := func(model string, indexed, fallback bool, path ...string) Modality {
+		if !indexed {
+			return Modality{Reason: why(path...)}
+		}
+		return Modality{Indexed: true, Model: &model, Fallback: fallback}
+	}
+	ocr := byName["ocr"]
+	hasScreenText := ocr != nil && ocr.Status == ingeststep.StatusSUCCEEDED
+	if hasScreenText {
+		n, err := s.db.OCRText.Query().Where(ocrtext.VideoID(v.ID)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		hasScreenText = n > 0
+	}
+	c := &Capabilities{
+		Speech: modality(v.TranscriptModel, v.TranscriptModel != "" && v.TextModel != "", v.TranscriptFallback,
+			"audio", "transcribe", "embed-text"),
+		OnScreenText: modality("tesseract+"+v.TextModel, hasScreenText && v.TextModel != "", false,
+			"keyframes", "ocr", "embed-text"),
+		Visual: modality(v.FrameModel, v.FrameModel != "", false, "keyframes", "embed-frames"),
+	}
+	if !hasScreenText && ocr != nil && ocr.Status == ingeststep.StatusSUCCEEDED {
+		msg := "no on-screen text was found"
+		c.OnScreenText.Reason = &msg
+	}
+	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -46,12 +47,14 @@ type Service struct {
 	spec      pipelines.Spec
 	log       *slog.Logger
 	recovery  recovery
+	engines   Engines
 }
 
 // Config holds the ingest settings.
 type Config struct {
 	Queue          string // the runner queue ingest runs go to
 	MaxUploadBytes int64
+	Engines        Engines // the current model engines, to find videos indexed by others
 }
 
 // NewService returns the ingest service.
@@ -61,7 +64,7 @@ func NewService(db *ent.Client, blobs blob.Store, r Runner, cfg Config, log *slo
 		return nil, err
 	}
 	return &Service{db: db, blobs: blobs, runner: r, queue: cfg.Queue, maxUpload: cfg.MaxUploadBytes, spec: spec, log: log,
-		recovery: recovery{failedSince: map[string]timeSeen{}}}, nil
+		engines: cfg.Engines, recovery: recovery{failedSince: map[string]timeSeen{}}}, nil
 }
 
 // ErrTooLarge is returned for an upload over the configured limit.
@@ -161,7 +164,7 @@ func runID(v pulid.ID, attempt int) string { return fmt.Sprintf("%s-a%d", v, att
 
 // submit starts a new attempt of the video's pipeline: steps already done
 // stay done, the rest are queued again, and the run goes to the runner.
-func (s *Service) submit(ctx context.Context, v *ent.Video) error {
+func (s *Service) submit(ctx context.Context, v *ent.Video, redo ...string) error {
 	ctx = system(ctx)
 	var attempt int
 	err := store.InTx(ctx, s.db, func(tx *ent.Tx) error {
@@ -182,7 +185,7 @@ func (s *Service) submit(ctx context.Context, v *ent.Video) error {
 		if err != nil {
 			return fmt.Errorf("record run: %w", err)
 		}
-		if err := s.queueSteps(ctx, tx, cur, attempt); err != nil {
+		if err := s.queueSteps(ctx, tx, cur, attempt, redo); err != nil {
 			return err
 		}
 		*v = *cur
@@ -196,8 +199,8 @@ func (s *Service) submit(ctx context.Context, v *ent.Video) error {
 }
 
 // queueSteps makes sure every step of the pipeline has a row, and queues
-// those not done.
-func (s *Service) queueSteps(ctx context.Context, tx *ent.Tx, v *ent.Video, attempt int) error {
+// those not done and those to redo.
+func (s *Service) queueSteps(ctx context.Context, tx *ent.Tx, v *ent.Video, attempt int, redo []string) error {
 	existing, err := tx.IngestStep.Query().Where(ingeststep.VideoID(v.ID)).All(ctx)
 	if err != nil {
 		return err
@@ -218,7 +221,7 @@ func (s *Service) queueSteps(ctx context.Context, tx *ent.Tx, v *ent.Video, atte
 			}
 			continue
 		}
-		if st.Status == ingeststep.StatusSUCCEEDED || st.Status == ingeststep.StatusSKIPPED {
+		if (st.Status == ingeststep.StatusSUCCEEDED || st.Status == ingeststep.StatusSKIPPED) && !slices.Contains(redo, name) {
 			continue
 		}
 		if err := setStep(ctx, tx, v, name, stepChange{Status: ingeststep.StatusQUEUED, Attempt: attempt}); err != nil {

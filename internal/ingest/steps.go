@@ -60,6 +60,7 @@ type Steps struct {
 	Blobs   blob.Store
 	Faults  map[string]int // step → how many times to fail first (fault injection for tests)
 	Scratch string         // parent of per-step temporary directories
+	Models  Engines        // the model steps' engines
 	Log     *slog.Logger
 }
 
@@ -73,6 +74,7 @@ type job struct {
 	dir      string
 	source   string // the upload's local path, once localSource found it
 	progress func(float64)
+	note     string // recorded as the step's message when it succeeds
 }
 
 // mediaProgress turns an ffmpeg job's position (seconds of the video done)
@@ -86,11 +88,14 @@ func (j *job) mediaProgress(share float64) func(doneSeconds float64) {
 }
 
 var stepFuncs = map[string]stepFunc{
-	"probe":     (*Steps).probe,
-	"keyframes": (*Steps).keyframes,
-	"audio":     (*Steps).audio,
-	"ocr":       (*Steps).ocr,
-	"finalize":  (*Steps).finalize,
+	"probe":        (*Steps).probe,
+	"keyframes":    (*Steps).keyframes,
+	"audio":        (*Steps).audio,
+	"ocr":          (*Steps).ocr,
+	"transcribe":   (*Steps).transcribe,
+	"embed-text":   (*Steps).embedText,
+	"embed-frames": (*Steps).embedFrames,
+	"finalize":     (*Steps).finalize,
 }
 
 // Run executes step name for a video within pipeline attempt. A step already
@@ -193,7 +198,7 @@ func (s *Steps) finish(ctx context.Context, j *job, err error) error {
 	c := stepChange{Attempt: j.attempt}
 	switch {
 	case err == nil:
-		c.Status, c.Progress = ingeststep.StatusSUCCEEDED, 1
+		c.Status, c.Progress, c.Message = ingeststep.StatusSUCCEEDED, 1, j.note
 	case errors.As(err, &skip):
 		c.Status, c.Progress, c.Message = ingeststep.StatusSKIPPED, 1, skip.reason
 		err = nil
@@ -512,8 +517,8 @@ func (s *Steps) ocr(ctx context.Context, j *job) error {
 // finalStep is the pipeline's last step; its success is the video's.
 const finalStep = "finalize"
 
-// finalize has no work of its own yet (indexing joins it with the models);
-// finishing it records the video's success.
+// finalize has no work of its own; finishing it records the video's
+// success.
 func (s *Steps) finalize(context.Context, *job) error { return nil }
 
 func finishRun(ctx context.Context, tx *ent.Tx, videoID pulid.ID, attempt int, status pipelinerun.Status, errText string) error {

@@ -97,6 +97,7 @@ func stepEnv(cfg config.Config, databaseURL string) ([]string, error) {
 		"VINDEX_LOG_LEVEL=" + strings.ToLower(cfg.LogLevel.String()),
 		"VINDEX_LOG_FORMAT=" + cfg.LogFormat,
 	}
+	env = append(env, cfg.Models.Env()...)
 	// Steps give up when this process dies without stopping the runner
 	// (runner.OwnerEnv): nothing else stops the runner's agents then.
 	if owner := runner.Owner(); owner != "" {
@@ -107,6 +108,7 @@ func stepEnv(cfg config.Config, databaseURL string) ([]string, error) {
 		"VINDEX_S3_ACCESS_KEY": cfg.S3AccessKey,
 		"VINDEX_S3_SECRET_KEY": cfg.S3SecretKey,
 		"VINDEX_FAULTS":        faultsString(cfg.Faults),
+		"VINDEX_MODEL_MIRROR":  cfg.ModelMirror,
 	} {
 		if v != "" {
 			env = append(env, k+"="+v)

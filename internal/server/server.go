@@ -20,6 +20,7 @@ import (
 	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/config"
 	"github.com/vindex/vindex/internal/ingest"
+	"github.com/vindex/vindex/internal/models/engine"
 	"github.com/vindex/vindex/internal/pgcluster"
 	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/workspace"
@@ -52,7 +53,9 @@ func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App,
 	}
 	workspaces := workspace.NewService(st.Ent, deps.Blobs)
 	authSvc := auth.NewService(st.Ent, sessions, auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}, workspaces, log)
-	ingestSvc, err := ingest.NewService(st.Ent, deps.Blobs, deps.Runner, ingest.Config{Queue: IngestQueue, MaxUploadBytes: cfg.MaxUploadBytes}, log)
+	ingestSvc, err := ingest.NewService(st.Ent, deps.Blobs, deps.Runner, ingest.Config{
+		Queue: IngestQueue, MaxUploadBytes: cfg.MaxUploadBytes, Engines: engine.New(cfg, log),
+	}, log)
 	if err != nil {
 		return nil, err
 	}
