@@ -321,6 +321,7 @@ func BenchmarkCLIPImages(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(paths))/b.Elapsed().Seconds(), "images/s")
+	testmedia.ReportPeakRSS(b)
 }
 
 func BenchmarkCLIPTexts(b *testing.B) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vindex/vindex/internal/testmedia"
 )
 
 // The real weights cannot be downloaded on CI machines; these run where
@@ -75,6 +77,7 @@ func BenchmarkRealMiniLM(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "sentences/s")
+	testmedia.ReportPeakRSS(b)
 }
 
 func BenchmarkRealCLIP(b *testing.B) {
@@ -88,4 +91,5 @@ func BenchmarkRealCLIP(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(paths))/b.Elapsed().Seconds(), "images/s")
+	testmedia.ReportPeakRSS(b)
 }

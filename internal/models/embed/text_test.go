@@ -225,4 +225,5 @@ func BenchmarkTextEmbed(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "sentences/s")
+	testmedia.ReportPeakRSS(b)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vindex/vindex/internal/models/onnxgen"
 	"github.com/vindex/vindex/internal/models/ort"
+	"github.com/vindex/vindex/internal/testmedia"
 )
 
 const (
@@ -70,6 +71,7 @@ func BenchmarkRun(b *testing.B) {
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(b.N*batch)/sec, "inferences/s")
 			b.ReportMetric(float64(b.N)*float64(2*4*n)/1e6/sec, "MB/s") // input + output
+			testmedia.ReportPeakRSS(b)
 		})
 	}
 }

@@ -112,6 +112,7 @@ func BenchmarkTranscribeJFK(b *testing.B) {
 	}
 	b.ReportMetric(took.Seconds()/(audio*float64(b.N)), "rtf")
 	b.ReportMetric(audio*float64(b.N)/took.Seconds(), "audio-s/s")
+	testmedia.ReportPeakRSS(b)
 }
 
 func requireOrdered(t *testing.T, segs []models.Segment, duration float64) {

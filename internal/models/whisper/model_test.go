@@ -198,6 +198,7 @@ func BenchmarkDecoderSteps(b *testing.B) {
 		require.Len(b, got, 1)
 	}
 	b.ReportMetric(float64(steps*b.N)/time.Since(start).Seconds(), "steps/s")
+	testmedia.ReportPeakRSS(b)
 }
 
 // realModelDir returns $VINDEX_MODEL_MIRROR/whisper-tiny.en, where the real
@@ -263,4 +264,5 @@ func BenchmarkRealWhisper(b *testing.B) {
 	elapsed := time.Since(start).Seconds() / float64(b.N)
 	b.ReportMetric(elapsed/audio, "rtf")
 	b.ReportMetric(audio/elapsed, "audio-s/s")
+	testmedia.ReportPeakRSS(b)
 }
