@@ -28,17 +28,25 @@ upstream hosts, or only from VINDEX_MODEL_MIRROR when it is set: a directory or
 an http(s) base URL laid out as <mirror>/<model>/<file>. A machine without
 access can use a directory another machine filled with ` + "`vindex models pull`" + `.`,
 	}
-	open := func(cmd *cobra.Command) (*models.Store, error) {
+	// open returns the store and the catalog with the configured
+	// overrides (VINDEX_MODEL_CATALOG).
+	open := func(cmd *cobra.Command) (*models.Store, models.Models, error) {
 		cfg, err := load()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		ms := catalog
+		if cfg.Models.Catalog != "" {
+			if ms, err = catalog.WithOverrides(cfg.Models.Catalog); err != nil {
+				return nil, nil, err
+			}
 		}
 		// Progress lines say what Info logs would; keep warnings (retries,
 		// replaced files) and worse.
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
 		store := engine.NewStore(cfg, log)
 		store.Progress = cmd.ErrOrStderr()
-		return store, nil
+		return store, ms, nil
 	}
 
 	list := &cobra.Command{
@@ -46,7 +54,7 @@ access can use a directory another machine filled with ` + "`vindex models pull`
 		Short: "Show each model's version, size and state, and what to do when it is not ready",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := open(cmd)
+			store, catalog, err := open(cmd)
 			if err != nil {
 				return err
 			}
@@ -58,11 +66,11 @@ access can use a directory another machine filled with ` + "`vindex models pull`
 		Short:     "Download and verify models (all when none is named)",
 		ValidArgs: catalog.Names(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ms, err := pick(catalog, args)
+			store, catalog, err := open(cmd)
 			if err != nil {
 				return err
 			}
-			store, err := open(cmd)
+			ms, err := pick(catalog, args)
 			if err != nil {
 				return err
 			}
@@ -86,11 +94,11 @@ access can use a directory another machine filled with ` + "`vindex models pull`
 		Short:     "Re-hash downloaded models (all when none is named); fails on any mismatch",
 		ValidArgs: catalog.Names(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ms, err := pick(catalog, args)
+			store, catalog, err := open(cmd)
 			if err != nil {
 				return err
 			}
-			store, err := open(cmd)
+			ms, err := pick(catalog, args)
 			if err != nil {
 				return err
 			}

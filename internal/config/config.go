@@ -63,6 +63,7 @@ type Config struct {
 // pocketsphinx last. "none" turns a modality off.
 type Models struct {
 	ORTLib        string // VINDEX_ORT_LIB: the ONNX Runtime library; empty: make deps' .deps/lib/libonnxruntime.so.1
+	Catalog       string // VINDEX_MODEL_CATALOG: a JSON file of pins replacing built-in models' (other builds of them)
 	Threads       int    // VINDEX_MODEL_THREADS: intra-op threads per model; 0: ONNX Runtime's default
 	Download      bool   // VINDEX_MODEL_DOWNLOAD: fetch missing weights on first use (on/off)
 	Transcriber   string // VINDEX_TRANSCRIBER: auto, whisper, openai, pocketsphinx or none
@@ -90,6 +91,7 @@ func (m Models) Env() []string {
 	}
 	for k, v := range map[string]string{
 		"VINDEX_ORT_LIB":                 m.ORTLib,
+		"VINDEX_MODEL_CATALOG":           m.Catalog,
 		"VINDEX_OPENAI_BASE_URL":         m.OpenAIBaseURL,
 		"VINDEX_OPENAI_API_KEY":          m.OpenAIAPIKey,
 		"VINDEX_OPENAI_TRANSCRIBE_MODEL": m.OpenAITranscribeModel,
@@ -136,6 +138,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 
 		Models: Models{
 			ORTLib:                r.str("VINDEX_ORT_LIB", ""),
+			Catalog:               r.str("VINDEX_MODEL_CATALOG", ""),
 			Threads:               r.int("VINDEX_MODEL_THREADS", 0),
 			Download:              r.choice("VINDEX_MODEL_DOWNLOAD", "on", "on", "off") == "on",
 			Transcriber:           r.choice("VINDEX_TRANSCRIBER", "auto", "auto", "whisper", "openai", "pocketsphinx", "none"),

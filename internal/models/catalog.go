@@ -1,8 +1,12 @@
 package models
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -187,3 +191,37 @@ var (
 
 // Catalog is every model vindex can run locally.
 var Catalog = Models{Whisper, MiniLM, CLIP}
+
+// WithOverrides returns the catalog with the models in the JSON file at path
+// (an array of models with their files) replacing the built-in ones of the
+// same name: other builds of the same models, such as an fp32 export or a
+// private revision. Only built-in names are accepted, as the engines know
+// each model's inputs and outputs by name.
+func (ms Models) WithOverrides(path string) (Models, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("model catalog: %w", err)
+	}
+	var over []Model
+	if err := json.Unmarshal(data, &over); err != nil {
+		return nil, fmt.Errorf("model catalog %s: %w", path, err)
+	}
+	out := slices.Clone(ms)
+	for _, m := range over {
+		i := slices.IndexFunc(out, func(b Model) bool { return b.Name == m.Name })
+		if i < 0 {
+			return nil, fmt.Errorf("model catalog %s: %w %q (known: %s)", path, ErrUnknownModel, m.Name, strings.Join(ms.Names(), ", "))
+		}
+		if m.Version == "" || len(m.Files) == 0 {
+			return nil, fmt.Errorf("model catalog %s: %s needs a version and its files", path, m.Name)
+		}
+		for _, f := range m.Files {
+			if f.Path == "" || f.Size <= 0 || len(f.SHA256) != 64 || strings.Contains(f.Path, "..") || filepath.IsAbs(f.Path) {
+				return nil, fmt.Errorf("model catalog %s: %s: file %q needs a relative path, its size and its sha256", path, m.Name, f.Path)
+			}
+		}
+		m.Kind, m.Description = out[i].Kind, out[i].Description
+		out[i] = m
+	}
+	return out, nil
+}

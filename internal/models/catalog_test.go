@@ -102,3 +102,38 @@ func TestLookup(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnknownModel)
 	require.EqualError(t, err, `unknown model "clip"; known models: whisper-tiny.en, all-minilm-l6-v2, clip-vit-b32`)
 }
+
+func TestCatalogOverrides(t *testing.T) {
+	t.Parallel()
+	write := func(json string) string {
+		p := filepath.Join(t.TempDir(), "catalog.json")
+		require.NoError(t, os.WriteFile(p, []byte(json), 0o644))
+		return p
+	}
+	sum := strings.Repeat("ab", 32)
+	ms, err := Catalog.WithOverrides(write(`[{"name": "all-minilm-l6-v2", "version": "fp16",
+		"files": [{"path": "onnx/model.onnx", "url": "https://example.com/m.onnx", "size": 10, "sha256": "` + sum + `"}]}]`))
+	require.NoError(t, err)
+	m, err := ms.Lookup("all-minilm-l6-v2")
+	require.NoError(t, err)
+	require.Equal(t, "all-minilm-l6-v2@fp16", m.ID())
+	require.Equal(t, KindText, m.Kind, "kind and description stay the built-in's")
+	require.Len(t, m.Files, 1)
+	require.Equal(t, MiniLM.ID(), Catalog[1].ID(), "the built-in catalog is unchanged")
+	w, err := ms.Lookup("whisper-tiny.en")
+	require.NoError(t, err)
+	require.Equal(t, Whisper.ID(), w.ID(), "models not named keep their pins")
+
+	for name, bad := range map[string]string{
+		"unknown model": `[{"name": "gpt-5", "version": "1", "files": [{"path": "a", "size": 1, "sha256": "` + sum + `"}]}]`,
+		"no files":      `[{"name": "clip-vit-b32", "version": "1"}]`,
+		"escaping path": `[{"name": "clip-vit-b32", "version": "1", "files": [{"path": "../x", "size": 1, "sha256": "` + sum + `"}]}]`,
+		"short sha":     `[{"name": "clip-vit-b32", "version": "1", "files": [{"path": "x", "size": 1, "sha256": "abc"}]}]`,
+		"not json":      `{`,
+	} {
+		_, err := Catalog.WithOverrides(write(bad))
+		require.Error(t, err, name)
+	}
+	_, err = Catalog.WithOverrides(filepath.Join(t.TempDir(), "missing.json"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}

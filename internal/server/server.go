@@ -53,8 +53,12 @@ func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App,
 	}
 	workspaces := workspace.NewService(st.Ent, deps.Blobs)
 	authSvc := auth.NewService(st.Ent, sessions, auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}, workspaces, log)
+	engines := engine.New(cfg, log)
+	if err := engines.Err(); err != nil {
+		return nil, err
+	}
 	ingestSvc, err := ingest.NewService(st.Ent, deps.Blobs, deps.Runner, ingest.Config{
-		Queue: IngestQueue, MaxUploadBytes: cfg.MaxUploadBytes, Engines: engine.New(cfg, log),
+		Queue: IngestQueue, MaxUploadBytes: cfg.MaxUploadBytes, Engines: engines,
 	}, log)
 	if err != nil {
 		return nil, err

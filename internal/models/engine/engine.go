@@ -62,9 +62,11 @@ type ImageEmbedder interface {
 
 // Engines hands out the configured engines, loading each once per process.
 type Engines struct {
-	cfg   config.Models
-	store *models.Store
-	log   *slog.Logger
+	cfg     config.Models
+	store   *models.Store
+	log     *slog.Logger
+	catalog models.Models // the built-in pins, with VINDEX_MODEL_CATALOG's overrides
+	catErr  error
 
 	mu    sync.Mutex
 	cache map[string]loaded
@@ -82,12 +84,29 @@ const retryUnavailable = time.Minute
 
 // New returns the engines for this configuration; nothing is loaded yet.
 func New(cfg config.Config, log *slog.Logger) *Engines {
-	return &Engines{
-		cfg:   cfg.Models,
-		store: NewStore(cfg, log),
-		log:   log,
-		cache: map[string]loaded{},
+	e := &Engines{
+		cfg:     cfg.Models,
+		store:   NewStore(cfg, log),
+		log:     log,
+		cache:   map[string]loaded{},
+		catalog: models.Catalog,
 	}
+	if cfg.Models.Catalog != "" {
+		e.catalog, e.catErr = models.Catalog.WithOverrides(cfg.Models.Catalog)
+	}
+	return e
+}
+
+// Err reports a configuration the engines cannot use (a bad
+// VINDEX_MODEL_CATALOG), so a server can refuse to start with it.
+func (e *Engines) Err() error { return e.catErr }
+
+// model is the catalog's entry for one of the built-in models.
+func (e *Engines) model(builtin models.Model) (models.Model, error) {
+	if e.catErr != nil {
+		return models.Model{}, fmt.Errorf("%w: %v", ErrUnavailable, e.catErr)
+	}
+	return e.catalog.Lookup(builtin.Name)
 }
 
 // NewStore is the model store of this configuration: DataDir/models, with
@@ -120,7 +139,10 @@ func (e *Engines) Transcriber(ctx context.Context) (Transcriber, error) {
 }
 
 func (e *Engines) transcriber(ctx context.Context) (Transcriber, error) {
-	m := models.Whisper
+	m, err := e.model(models.Whisper)
+	if err != nil {
+		return nil, err
+	}
 	switch e.cfg.Transcriber {
 	case "none":
 		return nil, off("VINDEX_TRANSCRIBER")
@@ -168,7 +190,10 @@ func (e *Engines) localWhisper(ctx context.Context, m models.Model, download boo
 // TextEmbedder returns the text engine, or an error wrapping ErrUnavailable.
 func (e *Engines) TextEmbedder(ctx context.Context) (TextEmbedder, error) {
 	v, err := e.get("text", func() (any, error) {
-		m := models.MiniLM
+		m, err := e.model(models.MiniLM)
+		if err != nil {
+			return nil, err
+		}
 		local := func(download bool) (TextEmbedder, error) {
 			dir, err := e.weights(ctx, m, download)
 			if err != nil {
@@ -207,7 +232,10 @@ func (e *Engines) TextEmbedder(ctx context.Context) (TextEmbedder, error) {
 // ImageEmbedder returns the frame engine, or an error wrapping ErrUnavailable.
 func (e *Engines) ImageEmbedder(ctx context.Context) (ImageEmbedder, error) {
 	v, err := e.get("image", func() (any, error) {
-		m := models.CLIP
+		m, err := e.model(models.CLIP)
+		if err != nil {
+			return nil, err
+		}
 		local := func(download bool) (ImageEmbedder, error) {
 			dir, err := e.weights(ctx, m, download)
 			if err != nil {
