@@ -38,7 +38,16 @@ type job struct {
 	dir    string    // working directory; "" for ours
 	env    []string  // added to the inherited environment
 	stdout io.Writer // nil discards
+	stderr io.Writer // also gets the tool's stderr, when set
 	stall  time.Duration
+}
+
+// RunTool runs an external tool as the media tools run: in a process group
+// of its own, killed whole when ctx is cancelled and when vindex dies. Its
+// stdout goes to stdout, and its stderr to stderr as well as into the
+// *ToolError a non-zero exit returns.
+func RunTool(ctx context.Context, tool string, args []string, stdout, stderr io.Writer) error {
+	return job{tool: tool, args: args, stdout: stdout, stderr: stderr}.run(ctx)
 }
 
 // run runs the job to completion. A cancelled ctx kills the tool's whole process group and
@@ -61,6 +70,9 @@ func (j job) run(ctx context.Context) error {
 	}
 	stderr := &tailBuffer{max: stderrTail}
 	cmd.Stderr = stderr
+	if j.stderr != nil {
+		cmd.Stderr = io.MultiWriter(stderr, j.stderr)
+	}
 	var beat *heartbeat
 	switch {
 	case j.stall > 0:

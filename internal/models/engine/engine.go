@@ -129,146 +129,118 @@ func (e *Engines) get(key string, load func() (any, error)) (any, error) {
 	return v, err
 }
 
-// Transcriber returns the speech engine, or an error wrapping ErrUnavailable.
-func (e *Engines) Transcriber(ctx context.Context) (Transcriber, error) {
-	v, err := e.get("speech", func() (any, error) { return e.transcriber(ctx) })
-	if err != nil {
-		return nil, err
-	}
-	return v.(Transcriber), nil
+// modality says how one modality gets its engine.
+type modality[T any] struct {
+	key, setting, choice string // cache key; its setting and the configured value
+	builtin              models.Model
+	load                 func(dir string, m models.Model) (T, error) // the local model
+	hosted               func() T                                    // nil: no provider configured for it
+	fallback             func() (T, error)                           // the last resort of auto, if any
 }
 
-func (e *Engines) transcriber(ctx context.Context) (Transcriber, error) {
-	m, err := e.model(models.Whisper)
-	if err != nil {
-		return nil, err
-	}
-	switch e.cfg.Transcriber {
-	case "none":
-		return nil, off("VINDEX_TRANSCRIBER")
-	case "openai":
-		return e.hostedTranscriber(), nil
-	case "pocketsphinx":
-		return sphinxTranscriber()
-	case "whisper":
-		return e.localWhisper(ctx, m, true)
-	}
-	// auto: weights at hand, then a configured provider, then a download,
-	// then the fallback.
-	if e.store.Available(m) {
-		if t, err := e.localWhisper(ctx, m, false); err == nil {
-			return t, nil
-		}
-	}
-	if e.cfg.OpenAIBaseURL != "" {
-		return e.hostedTranscriber(), nil
-	}
-	t, werr := e.localWhisper(ctx, m, true)
-	if werr == nil {
-		return t, nil
-	}
-	s, serr := sphinxTranscriber()
-	if serr != nil {
-		return nil, fmt.Errorf("%w; the fallback too: %v", werr, serr)
-	}
-	e.log.Warn("whisper is unavailable; transcribing with the pocketsphinx fallback", "reason", werr)
-	return s, nil
-}
-
-func (e *Engines) localWhisper(ctx context.Context, m models.Model, download bool) (Transcriber, error) {
-	dir, err := e.weights(ctx, m, download)
-	if err != nil {
-		return nil, err
-	}
-	w, err := whisper.Load(dir, whisper.Options{Threads: e.cfg.Threads})
-	if err != nil {
-		return nil, fmt.Errorf("%w: load %s: %v", ErrUnavailable, m.ID(), err)
-	}
-	return whisperTranscriber{m: w, id: m.ID()}, nil
-}
-
-// TextEmbedder returns the text engine, or an error wrapping ErrUnavailable.
-func (e *Engines) TextEmbedder(ctx context.Context) (TextEmbedder, error) {
-	v, err := e.get("text", func() (any, error) {
-		m, err := e.model(models.MiniLM)
+// choose returns the engine a modality's setting asks for. auto takes the
+// local model when its weights are here, then a configured provider, then
+// the local model downloaded, then the fallback.
+func choose[T any](ctx context.Context, e *Engines, c modality[T]) (T, error) {
+	v, err := e.get(c.key, func() (any, error) {
+		m, err := e.model(c.builtin)
 		if err != nil {
 			return nil, err
 		}
-		local := func(download bool) (TextEmbedder, error) {
+		local := func(download bool) (T, error) {
+			var zero T
 			dir, err := e.weights(ctx, m, download)
 			if err != nil {
-				return nil, err
+				return zero, err
 			}
-			t, err := embed.LoadText(dir, embed.Options{Threads: e.cfg.Threads})
+			t, err := c.load(dir, m)
 			if err != nil {
-				return nil, fmt.Errorf("%w: load %s: %v", ErrUnavailable, m.ID(), err)
+				return zero, fmt.Errorf("%w: load %s: %v", ErrUnavailable, m.ID(), err)
 			}
-			return localText{t: t, id: m.ID()}, nil
+			return t, nil
 		}
-		switch e.cfg.TextEmbedder {
+		switch c.choice {
 		case "none":
-			return nil, off("VINDEX_TEXT_EMBEDDER")
+			return nil, off(c.setting)
 		case "openai":
-			return e.hostedText(), nil
-		case "local":
+			if c.hosted == nil {
+				return nil, fmt.Errorf("%w: %s=openai, but no provider is configured for it (VINDEX_OPENAI_*)", ErrUnavailable, c.setting)
+			}
+			return c.hosted(), nil
+		case "local", "whisper":
 			return local(true)
+		case "pocketsphinx":
+			return c.fallback()
 		}
 		if e.store.Available(m) {
 			if t, err := local(false); err == nil {
 				return t, nil
 			}
 		}
-		if e.cfg.OpenAIBaseURL != "" {
-			return e.hostedText(), nil
+		if c.hosted != nil {
+			return c.hosted(), nil
 		}
-		return local(true)
+		t, err := local(true)
+		if err == nil || c.fallback == nil {
+			return t, err
+		}
+		f, ferr := c.fallback()
+		if ferr != nil {
+			return nil, fmt.Errorf("%w; the fallback too: %v", err, ferr)
+		}
+		e.log.Warn("using the fallback engine", "modality", c.key, "reason", err)
+		return f, nil
 	})
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return v.(TextEmbedder), nil
+	return v.(T), nil
+}
+
+// hostedIf is the provider when it is configured.
+func hostedIf[T any](configured bool, h func() T) func() T {
+	if !configured {
+		return nil
+	}
+	return h
+}
+
+// Transcriber returns the speech engine, or an error wrapping ErrUnavailable.
+func (e *Engines) Transcriber(ctx context.Context) (Transcriber, error) {
+	return choose(ctx, e, modality[Transcriber]{
+		key: "speech", setting: "VINDEX_TRANSCRIBER", choice: e.cfg.Transcriber, builtin: models.Whisper,
+		load: func(dir string, m models.Model) (Transcriber, error) {
+			w, err := whisper.Load(dir, whisper.Options{Threads: e.cfg.Threads})
+			return whisperTranscriber{m: w, id: m.ID()}, err
+		},
+		hosted:   hostedIf(e.cfg.OpenAIBaseURL != "", e.hostedTranscriber),
+		fallback: sphinxTranscriber,
+	})
+}
+
+// TextEmbedder returns the text engine, or an error wrapping ErrUnavailable.
+func (e *Engines) TextEmbedder(ctx context.Context) (TextEmbedder, error) {
+	return choose(ctx, e, modality[TextEmbedder]{
+		key: "text", setting: "VINDEX_TEXT_EMBEDDER", choice: e.cfg.TextEmbedder, builtin: models.MiniLM,
+		load: func(dir string, m models.Model) (TextEmbedder, error) {
+			t, err := embed.LoadText(dir, embed.Options{Threads: e.cfg.Threads})
+			return localText{t: t, id: m.ID()}, err
+		},
+		hosted: hostedIf(e.cfg.OpenAIBaseURL != "", e.hostedText),
+	})
 }
 
 // ImageEmbedder returns the frame engine, or an error wrapping ErrUnavailable.
 func (e *Engines) ImageEmbedder(ctx context.Context) (ImageEmbedder, error) {
-	v, err := e.get("image", func() (any, error) {
-		m, err := e.model(models.CLIP)
-		if err != nil {
-			return nil, err
-		}
-		local := func(download bool) (ImageEmbedder, error) {
-			dir, err := e.weights(ctx, m, download)
-			if err != nil {
-				return nil, err
-			}
+	return choose(ctx, e, modality[ImageEmbedder]{
+		key: "image", setting: "VINDEX_IMAGE_EMBEDDER", choice: e.cfg.ImageEmbedder, builtin: models.CLIP,
+		load: func(dir string, m models.Model) (ImageEmbedder, error) {
 			c, err := embed.LoadCLIP(dir, embed.Options{Threads: e.cfg.Threads})
-			if err != nil {
-				return nil, fmt.Errorf("%w: load %s: %v", ErrUnavailable, m.ID(), err)
-			}
-			return localImage{c: c, id: m.ID()}, nil
-		}
-		switch e.cfg.ImageEmbedder {
-		case "none":
-			return nil, off("VINDEX_IMAGE_EMBEDDER")
-		case "openai":
-			return e.hostedImage(), nil
-		case "local":
-			return local(true)
-		}
-		if e.store.Available(m) {
-			if c, err := local(false); err == nil {
-				return c, nil
-			}
-		}
-		if e.cfg.OpenAIBaseURL != "" && e.cfg.OpenAIImageModel != "" {
-			return e.hostedImage(), nil
-		}
-		return local(true)
+			return localImage{c: c, id: m.ID()}, err
+		},
+		hosted: hostedIf(e.cfg.OpenAIBaseURL != "" && e.cfg.OpenAIImageModel != "", e.hostedImage),
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(ImageEmbedder), nil
 }
 
 func off(setting string) error {

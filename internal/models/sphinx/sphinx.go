@@ -13,11 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/vindex/vindex/internal/media"
 	"github.com/vindex/vindex/internal/models"
 )
 
@@ -30,9 +28,6 @@ const (
 	// modelDir is where pocketsphinx-en-us installs the US English
 	// acoustic model, language model and dictionary.
 	modelDir = "/usr/share/pocketsphinx/model/en-us"
-	// waitDelay bounds how long Wait waits for the pipes to close after the
-	// process group was killed.
-	waitDelay = 5 * time.Second
 	// maxStdout bounds the word lines read: about 40 bytes a word is tens
 	// of hours of speech.
 	maxStdout = 64 << 20
@@ -74,27 +69,14 @@ func Transcribe(ctx context.Context, wavPath string) ([]models.Segment, error) {
 	// Without -logfn the decoder logs to stderr: kilobytes of configuration
 	// and progress, and among them the only explanation of a failure (a
 	// wrong sample rate, an unreadable file), which errorLines keeps.
-	cmd := exec.CommandContext(ctx, binary,
-		"-infile", wavPath, "-time", "yes",
-		"-hmm", hmm, "-lm", lm, "-dict", dict)
-	var stdout limitBuffer
-	stdout.max = maxStdout
+	stdout := limitBuffer{max: maxStdout}
 	stderr := &errorLines{}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = waitDelay
-
-	// The parent-death signal fires when the thread that started the child
-	// exits (golang/go#27505); holding the thread until the child is reaped
-	// keeps the runtime from retiring it under a running decoder.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := cmd.Run(); err != nil {
+	err := media.RunTool(ctx, binary, []string{"-infile", wavPath, "-time", "yes", "-hmm", hmm, "-lm", lm, "-dict", dict}, &stdout, stderr)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("pocketsphinx: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("pocketsphinx %s: %w: %s", wavPath, err, stderr)
+		return nil, fmt.Errorf("pocketsphinx %s: %s: %w", wavPath, stderr, err)
 	}
 	if stdout.overflow {
 		return nil, fmt.Errorf("pocketsphinx %s: more than %d bytes of output", wavPath, maxStdout)
