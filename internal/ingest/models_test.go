@@ -2,8 +2,6 @@ package ingest_test
 
 import (
 	"database/sql"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,17 +19,9 @@ import (
 // speechClip is the JFK recording over a slide showing text.
 func speechClip(t *testing.T, text string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "speech.mp4")
-	font := "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-	draw := "drawtext=fontfile=" + font + ":text='" + text + "':fontsize=56:fontcolor=black:x=(w-tw)/2:y=(h-th)/2"
-	cmd := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "color=c=white:s=640x360:d=11,"+draw,
-		"-i", testmedia.Path(t, testmedia.JFK),
-		"-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-shortest", out)
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(b))
-	return out
+	return render(t, "speech.mp4",
+		"-f", "lavfi", "-i", "color=c=white:s=640x360:d=11,"+drawText(text),
+		"-i", testmedia.Path(t, testmedia.JFK), "-map", "0:v", "-map", "1:a")
 }
 
 // hosted points every modality at an in-process OpenAI-compatible server.

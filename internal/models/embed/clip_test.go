@@ -16,77 +16,44 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vindex/vindex/internal/models/embed/embedtest"
 	"github.com/vindex/vindex/internal/models/tokenize"
 	"github.com/vindex/vindex/internal/testmedia"
 )
 
 type clipBundle struct {
-	dir string
-	tok *tokenize.CLIP
-	cfg *imageConfig
-}
-
-// linkCLIPFiles links the real tokenizer and preprocessor config into dir.
-func linkCLIPFiles(t testing.TB, dir string) {
-	t.Helper()
-	link(t, testmedia.Model(t, "clip-vit-b32", CLIPVocabFile), filepath.Join(dir, CLIPVocabFile))
-	link(t, testmedia.Model(t, "clip-vit-b32", CLIPPreprocessorFile), filepath.Join(dir, CLIPPreprocessorFile))
+	dir   string
+	model embedtest.CLIP
+	tok   *tokenize.CLIP
+	cfg   *imageConfig
 }
 
 // setupCLIP writes generated encoders beside the real tokenizer and
 // preprocessor config.
-func setupCLIP(t testing.TB, m clipModel) clipBundle {
+func setupCLIP(t testing.TB, m embedtest.CLIP) clipBundle {
 	t.Helper()
 	initORT(t)
 	dir := t.TempDir()
-	writeCLIP(t, dir, m)
-	linkCLIPFiles(t, dir)
-	tok, err := tokenize.LoadCLIP(testmedia.Model(t, "clip-vit-b32", CLIPVocabFile))
+	vocab := testmedia.Model(t, "clip-vit-b32", CLIPVocabFile)
+	require.NoError(t, m.WriteDir(dir, vocab, testmedia.Model(t, "clip-vit-b32", CLIPPreprocessorFile)))
+	tok, err := tokenize.LoadCLIP(vocab)
 	require.NoError(t, err)
-	return clipBundle{dir: dir, tok: tok, cfg: clipConfig(t)}
-}
-
-func normalized(v []float64) []float64 {
-	var ss float64
-	for _, x := range v {
-		ss += x * x
-	}
-	for i := range v {
-		v[i] /= math.Sqrt(ss)
-	}
-	return v
+	return clipBundle{dir: dir, model: m, tok: tok, cfg: clipConfig(t)}
 }
 
 // wantImage is the generated vision model's vector for an image whose
 // 224×224 crop is the uniform colour rgb, from transformers' formula.
 func (b clipBundle) wantImage(rgb [3]uint8) []float64 {
-	v := make([]float64, 512)
-	for d := range v {
-		v[d] = float64(projBias(d))
-		for c := range 3 {
-			v[d] += expected(b.cfg, c, rgb[c]) * float64(projection(c, d))
-		}
+	var means [3]float64
+	for c := range means {
+		means[c] = expected(b.cfg, c, rgb[c])
 	}
-	return normalized(v)
+	return b.model.WantImage(means)
 }
 
 // wantText is the generated text model's vector for text.
-func (b clipBundle) wantText(text string, mask bool) []float64 {
-	v := make([]float64, 512)
-	var n float64
-	for _, id := range b.tok.Encode(text) {
-		if !mask && id >= 49407 {
-			continue
-		}
-		n++
-		for d := range v {
-			v[d] += tokenValue(id, d)
-		}
-	}
-	for d := range v {
-		v[d] /= n
-	}
-	return normalized(v)
+func (b clipBundle) wantText(text string) []float64 {
+	return b.model.WantText(b.tok.Encode(text))
 }
 
 func writeImage(t testing.TB, path string, img image.Image) {
@@ -103,7 +70,7 @@ func writeImage(t testing.TB, path string, img image.Image) {
 
 func TestCLIPImages(t *testing.T) {
 	t.Parallel()
-	b := setupCLIP(t, clipModel{})
+	b := setupCLIP(t, embedtest.CLIP{})
 	dir := t.TempDir()
 
 	banded := uniform(640, 360, color.RGBA{0, 0, 255, 255})
@@ -167,12 +134,12 @@ func TestCLIPTexts(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		model clipModel
+		model embedtest.CLIP
 		batch int
 	}{
-		{"attention mask, batches of 4", clipModel{textMask: true}, 4},
-		{"no attention mask, batches of 1", clipModel{}, 1},
-		{"symbolic sizes", clipModel{symbolicDims: true}, 0},
+		{"attention mask, batches of 4", embedtest.CLIP{TextMask: true}, 4},
+		{"no attention mask, batches of 1", embedtest.CLIP{}, 1},
+		{"symbolic sizes", embedtest.CLIP{SymbolicDims: true}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +153,7 @@ func TestCLIPTexts(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, len(texts))
 			for i, text := range texts {
-				requireVector(t, b.wantText(text, tt.model.textMask), got[i], 1e-5, text)
+				requireVector(t, b.wantText(text), got[i], 1e-5, text)
 			}
 		})
 	}
@@ -194,7 +161,7 @@ func TestCLIPTexts(t *testing.T) {
 
 func TestCLIPBadInput(t *testing.T) {
 	t.Parallel()
-	b := setupCLIP(t, clipModel{})
+	b := setupCLIP(t, embedtest.CLIP{})
 	emb, err := LoadCLIP(b.dir, Options{BatchSize: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, emb.Close()) })
@@ -230,7 +197,7 @@ func TestLoadCLIPErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		model    clipModel
+		model    embedtest.CLIP
 		remove   string
 		config   string
 		is       error
@@ -241,19 +208,19 @@ func TestLoadCLIPErrors(t *testing.T) {
 		{name: "missing vocabulary", remove: CLIPVocabFile, is: fs.ErrNotExist, contains: CLIPVocabFile},
 		{name: "missing config", remove: CLIPPreprocessorFile, is: fs.ErrNotExist, contains: CLIPPreprocessorFile},
 		{
-			name: "wrong vision input", model: clipModel{visionInput: "image"},
+			name: "wrong vision input", model: embedtest.CLIP{VisionInput: "image"},
 			is: ErrModelMismatch, contains: `vision model: model does not match the expected export: no input "pixel_values" (model has image)`,
 		},
 		{
-			name: "wrong text output", model: clipModel{textOutput: "last_hidden_state"},
+			name: "wrong text output", model: embedtest.CLIP{TextOutput: "last_hidden_state"},
 			is: ErrModelMismatch, contains: `text model: model does not match the expected export: no output "text_embeds"`,
 		},
 		{
-			name: "pixel size", model: clipModel{pixelH: 256, pixelW: 256},
+			name: "pixel size", model: embedtest.CLIP{PixelSize: 256},
 			is: ErrModelMismatch, contains: "pixel_values is [-1 3 256 256] but preprocessing yields [batch 3 224 224]",
 		},
 		{
-			name: "embedding sizes differ", model: clipModel{textDims: 256},
+			name: "embedding sizes differ", model: embedtest.CLIP{TextDims: 256},
 			is: ErrModelMismatch, contains: "image embeddings have 512 dimensions, text embeddings 256",
 		},
 		{
@@ -310,7 +277,7 @@ func keyframe(seed int) *image.RGBA {
 }
 
 func BenchmarkCLIPImages(b *testing.B) {
-	bundle := setupCLIP(b, clipModel{})
+	bundle := setupCLIP(b, embedtest.CLIP{})
 	emb, err := LoadCLIP(bundle.dir, Options{})
 	require.NoError(b, err)
 	b.Cleanup(func() { emb.Close() })
@@ -325,7 +292,7 @@ func BenchmarkCLIPImages(b *testing.B) {
 }
 
 func BenchmarkCLIPTexts(b *testing.B) {
-	bundle := setupCLIP(b, clipModel{})
+	bundle := setupCLIP(b, embedtest.CLIP{})
 	emb, err := LoadCLIP(bundle.dir, Options{})
 	require.NoError(b, err)
 	b.Cleanup(func() { emb.Close() })

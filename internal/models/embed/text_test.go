@@ -11,60 +11,32 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vindex/vindex/internal/models/embed/embedtest"
 	"github.com/vindex/vindex/internal/models/tokenize"
 	"github.com/vindex/vindex/internal/testmedia"
 )
 
 type textBundle struct {
-	dir string
-	tok *tokenize.WordPiece
+	dir   string
+	model embedtest.BERT
+	tok   *tokenize.WordPiece
 }
 
 // setupText writes a generated BERT model beside the real MiniLM tokenizer.
-func setupText(t testing.TB, m bertModel) textBundle {
+func setupText(t testing.TB, m embedtest.BERT) textBundle {
 	t.Helper()
 	initORT(t)
 	dir := t.TempDir()
-	writeBERT(t, filepath.Join(dir, TextModelFile), m)
-	tokPath := testmedia.Model(t, "all-MiniLM-L6-v2", "tokenizer.json")
-	link(t, tokPath, filepath.Join(dir, TextTokenizerFile))
+	tokPath := testmedia.Model(t, "all-MiniLM-L6-v2", TextTokenizerFile)
+	require.NoError(t, m.WriteDir(dir, tokPath))
 	tok, err := tokenize.LoadWordPiece(tokPath)
 	require.NoError(t, err)
-	return textBundle{dir: dir, tok: tok}
+	return textBundle{dir: dir, model: m, tok: tok}
 }
 
-// want computes the pooled, normalised vector of the generated model for
-// text: the mean over its tokens of token value plus position term, which
-// is what the graph yields at unmasked positions.
-func (b textBundle) want(text string, typeIDs bool) []float64 {
-	enc := b.tok.Encode(text, TextMaxTokens)
-	v := make([]float64, 384)
-	for p, id := range enc.IDs {
-		for d := range v {
-			v[d] += tokenValue(id, d) + float64(p)*float64(posWeight(d))
-			if typeIDs {
-				v[d] += float64(enc.TypeIDs[p]) * float64(typeWeight(d))
-			}
-		}
-	}
-	var norm float64
-	for d := range v {
-		v[d] /= float64(len(enc.IDs))
-		norm += v[d] * v[d]
-	}
-	for d := range v {
-		v[d] /= math.Sqrt(norm)
-	}
-	return v
-}
-
-// requireVector compares an embedding with the expected one within tol.
-func requireVector(t *testing.T, want []float64, got []float32, tol float64, msg string) {
-	t.Helper()
-	require.Len(t, got, len(want), msg)
-	for d := range want {
-		require.InDelta(t, want[d], got[d], tol, "%s: dim %d", msg, d)
-	}
+// want is the generated model's vector for text.
+func (b textBundle) want(text string) []float64 {
+	return b.model.Want(b.tok.Encode(text, TextMaxTokens))
 }
 
 var sampleTexts = []string{
@@ -81,12 +53,12 @@ func TestTextEmbed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		model bertModel
+		model embedtest.BERT
 		batch int
 	}{
-		{"token types, batches of 2", bertModel{typeIDs: true}, 2},
-		{"no token types, default batch", bertModel{}, 0},
-		{"symbolic hidden size, batches of 3", bertModel{typeIDs: true, symbolicHidden: true}, 3},
+		{"token types, batches of 2", embedtest.BERT{}, 2},
+		{"no token types, default batch", embedtest.BERT{NoTypeIDs: true}, 0},
+		{"symbolic hidden size, batches of 3", embedtest.BERT{SymbolicHidden: true}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,7 +73,7 @@ func TestTextEmbed(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, len(sampleTexts))
 			for i, text := range sampleTexts {
-				requireVector(t, b.want(text, tt.model.typeIDs), got[i], 1e-5, text)
+				requireVector(t, b.want(text), got[i], 1e-5, text)
 			}
 		})
 	}
@@ -109,7 +81,7 @@ func TestTextEmbed(t *testing.T) {
 
 func TestTextPaddingMasked(t *testing.T) {
 	t.Parallel()
-	b := setupText(t, bertModel{typeIDs: true})
+	b := setupText(t, embedtest.BERT{})
 	emb, err := LoadText(b.dir, Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, emb.Close()) })
@@ -133,7 +105,7 @@ func TestTextPaddingMasked(t *testing.T) {
 
 func TestTextCanceled(t *testing.T) {
 	t.Parallel()
-	b := setupText(t, bertModel{typeIDs: true})
+	b := setupText(t, embedtest.BERT{})
 	emb, err := LoadText(b.dir, Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, emb.Close()) })
@@ -145,62 +117,37 @@ func TestTextCanceled(t *testing.T) {
 
 func TestLoadTextErrors(t *testing.T) {
 	t.Parallel()
-	tokPath := testmedia.Model(t, "all-MiniLM-L6-v2", "tokenizer.json")
 	tests := []struct {
 		name     string
-		setup    func(t *testing.T, dir string)
+		model    embedtest.BERT
+		remove   string
+		garbage  string
 		is       error
 		contains string
 	}{
+		{name: "missing model", remove: TextModelFile, is: fs.ErrNotExist, contains: "model.onnx"},
+		{name: "missing tokenizer", remove: TextTokenizerFile, is: fs.ErrNotExist, contains: "tokenizer.json"},
 		{
-			name:     "missing model",
-			setup:    func(t *testing.T, dir string) { link(t, tokPath, filepath.Join(dir, TextTokenizerFile)) },
-			is:       fs.ErrNotExist,
-			contains: "model.onnx",
+			name: "wrong input name", model: embedtest.BERT{InputName: "ids"},
+			is: ErrModelMismatch, contains: `no input "input_ids" (model has ids, attention_mask, token_type_ids)`,
 		},
 		{
-			name: "missing tokenizer",
-			setup: func(t *testing.T, dir string) {
-				writeBERT(t, filepath.Join(dir, TextModelFile), bertModel{})
-			},
-			is:       fs.ErrNotExist,
-			contains: "tokenizer.json",
+			name: "wrong output name", model: embedtest.BERT{OutputName: "pooler_output"},
+			is: ErrModelMismatch, contains: `no output "last_hidden_state"`,
 		},
-		{
-			name: "wrong input name",
-			setup: func(t *testing.T, dir string) {
-				link(t, tokPath, filepath.Join(dir, TextTokenizerFile))
-				writeBERT(t, filepath.Join(dir, TextModelFile), bertModel{inputName: "ids"})
-			},
-			is:       ErrModelMismatch,
-			contains: `no input "input_ids" (model has ids, attention_mask)`,
-		},
-		{
-			name: "wrong output name",
-			setup: func(t *testing.T, dir string) {
-				link(t, tokPath, filepath.Join(dir, TextTokenizerFile))
-				writeBERT(t, filepath.Join(dir, TextModelFile), bertModel{outputName: "pooler_output"})
-			},
-			is:       ErrModelMismatch,
-			contains: `no output "last_hidden_state"`,
-		},
-		{
-			name: "not a model",
-			setup: func(t *testing.T, dir string) {
-				link(t, tokPath, filepath.Join(dir, TextTokenizerFile))
-				require.NoError(t, os.MkdirAll(filepath.Join(dir, "onnx"), 0o755))
-				require.NoError(t, os.WriteFile(filepath.Join(dir, TextModelFile), []byte("garbage"), 0o600))
-			},
-			contains: "model.onnx",
-		},
+		{name: "not a model", garbage: TextModelFile, contains: "model.onnx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			initORT(t)
-			dir := t.TempDir()
-			tt.setup(t, dir)
-			_, err := LoadText(dir, Options{})
+			b := setupText(t, tt.model)
+			if tt.remove != "" {
+				require.NoError(t, os.Remove(filepath.Join(b.dir, tt.remove)))
+			}
+			if tt.garbage != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(b.dir, tt.garbage), []byte("garbage"), 0o600))
+			}
+			_, err := LoadText(b.dir, Options{})
 			require.Error(t, err)
 			if tt.is != nil {
 				require.ErrorIs(t, err, tt.is)
@@ -211,7 +158,7 @@ func TestLoadTextErrors(t *testing.T) {
 }
 
 func BenchmarkTextEmbed(b *testing.B) {
-	bundle := setupText(b, bertModel{typeIDs: true})
+	bundle := setupText(b, embedtest.BERT{})
 	emb, err := LoadText(bundle.dir, Options{})
 	require.NoError(b, err)
 	b.Cleanup(func() { emb.Close() })
