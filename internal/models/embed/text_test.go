@@ -3,7 +3,6 @@ package embed
 import (
 	"context"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
