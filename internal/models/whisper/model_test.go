@@ -13,8 +13,30 @@ import (
 
 	"github.com/vindex/vindex/internal/models"
 	"github.com/vindex/vindex/internal/models/ort"
+	"github.com/vindex/vindex/internal/models/whisper/whispertest"
 	"github.com/vindex/vindex/internal/testmedia"
 )
+
+// fakeModelDir writes generated models for spec (see whispertest), with the
+// real tokens table and generation config, into a temporary directory.
+func fakeModelDir(t testing.TB, spec whispertest.Spec) string {
+	t.Helper()
+	require.NoError(t, ort.Init(testmedia.ORTLib(t)))
+	dir := t.TempDir()
+	require.NoError(t, whispertest.WriteDir(dir, spec,
+		testmedia.Model(t, "whisper-tiny.en", TokensFile),
+		testmedia.Model(t, "whisper-tiny.en", "onnx-community", GenerationConfigFile)))
+	return dir
+}
+
+// loadFake writes and loads a model for spec.
+func loadFake(t testing.TB, spec whispertest.Spec) *Model {
+	t.Helper()
+	m, err := Load(fakeModelDir(t, spec), Options{Threads: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, m.Close()) })
+	return m
+}
 
 func TestTranscribe(t *testing.T) {
 	t.Parallel()
@@ -63,7 +85,7 @@ func TestTranscribe(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := loadFake(t, fakeSpec{script: tc.script})
+			m := loadFake(t, whispertest.Spec{Tokens: tc.script})
 			var done []float64
 			got, err := m.TranscribeFile(context.Background(), jfk, func(s float64) { done = append(done, s) })
 			require.NoError(t, err)
@@ -88,7 +110,7 @@ func TestTranscribeLongForm(t *testing.T) {
 	// Every window says the same: a segment at 0–3 s, one at 12–20 s, and
 	// an unfinished one from 20 s, so each window after the first starts
 	// 20 s after the one before.
-	m := loadFake(t, fakeSpec{script: []int{
+	m := loadFake(t, whispertest.Spec{Tokens: []int{
 		ts(0), tokAsk, tokNot, ts(3), ts(12), tokWhat, ts(20), ts(20), tokCountry, tokEOT,
 	}})
 	var done []float64
@@ -109,7 +131,7 @@ func TestTranscribeLongForm(t *testing.T) {
 
 func TestTranscribeShortAudio(t *testing.T) {
 	t.Parallel()
-	m := loadFake(t, fakeSpec{script: []int{ts(0), tokAsk, ts(1), tokEOT}})
+	m := loadFake(t, whispertest.Spec{Tokens: []int{ts(0), tokAsk, ts(1), tokEOT}})
 	for _, n := range []int{0, hopLength - 1} { // no whole mel frame
 		got, err := m.Transcribe(context.Background(), make([]float32, n), nil)
 		require.NoError(t, err)
@@ -120,7 +142,7 @@ func TestTranscribeShortAudio(t *testing.T) {
 func TestTranscribeCancel(t *testing.T) {
 	t.Parallel()
 	// Each window is one segment; ten minutes of audio is twenty windows.
-	m := loadFake(t, fakeSpec{script: []int{ts(0), tokAsk, ts(2), tokEOT}})
+	m := loadFake(t, whispertest.Spec{Tokens: []int{ts(0), tokAsk, ts(2), tokEOT}})
 	audio := randomAudio(2, 10*60*SampleRate)
 
 	t.Run("between windows", func(t *testing.T) {
@@ -146,22 +168,27 @@ func TestTranscribeCancel(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name string
-		spec fakeSpec
-		is   error
-		msg  string
+		name   string
+		spec   whispertest.Spec
+		config string // generation_config.json instead of the real one
+		is     error
+		msg    string
 	}{
-		{"encoder input name", fakeSpec{encoderInput: "mel"}, ErrModelMismatch, `no encoder input "input_features"`},
-		{"missing decoder input", fakeSpec{omitInput: "past_key_values.3.encoder.value"}, ErrModelMismatch, `no decoder input "past_key_values.3.encoder.value"`},
-		{"unknown decoder input", fakeSpec{extraInput: "cache_position"}, ErrModelMismatch, "unexpected decoder inputs cache_position"},
-		{"vocabulary size", fakeSpec{vocab: 51865}, ErrModelMismatch, `decoder output "logits" has shape [-1 -1 51865]`},
-		{"multilingual config", fakeSpec{config: `{"is_multilingual": true, "no_timestamps_token_id": 50363, "eos_token_id": 50257, "decoder_start_token_id": 50258}`}, nil, "multilingual models are not supported"},
-		{"config without ids", fakeSpec{config: `{"suppress_tokens": [1]}`}, nil, "missing no_timestamps_token_id"},
+		{"encoder input name", whispertest.Spec{EncoderInput: "mel"}, "", ErrModelMismatch, `no encoder input "input_features"`},
+		{"missing decoder input", whispertest.Spec{OmitInput: "past_key_values.3.encoder.value"}, "", ErrModelMismatch, `no decoder input "past_key_values.3.encoder.value"`},
+		{"unknown decoder input", whispertest.Spec{ExtraInput: "cache_position"}, "", ErrModelMismatch, "unexpected decoder inputs cache_position"},
+		{"vocabulary size", whispertest.Spec{Vocab: 51865}, "", ErrModelMismatch, `decoder output "logits" has shape [-1 -1 51865]`},
+		{"multilingual config", whispertest.Spec{}, `{"is_multilingual": true, "no_timestamps_token_id": 50363, "eos_token_id": 50257, "decoder_start_token_id": 50258}`, nil, "multilingual models are not supported"},
+		{"config without ids", whispertest.Spec{}, `{"suppress_tokens": [1]}`, nil, "missing no_timestamps_token_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(fakeModelDir(t, tc.spec), Options{})
+			dir := fakeModelDir(t, tc.spec)
+			if tc.config != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, GenerationConfigFile), []byte(tc.config), 0o644))
+			}
+			_, err := Load(dir, Options{})
 			require.Error(t, err)
 			if tc.is != nil {
 				require.ErrorIs(t, err, tc.is)
@@ -172,7 +199,7 @@ func TestLoadRejects(t *testing.T) {
 
 	t.Run("missing files", func(t *testing.T) {
 		t.Parallel()
-		dir := fakeModelDir(t, fakeSpec{})
+		dir := fakeModelDir(t, whispertest.Spec{})
 		require.NoError(t, os.Remove(filepath.Join(dir, DecoderFile)))
 		_, err := Load(dir, Options{})
 		require.ErrorIs(t, err, os.ErrNotExist)
@@ -186,7 +213,7 @@ func BenchmarkDecoderSteps(b *testing.B) {
 	for i := range textContext - 2 {
 		script = append(script, 35000+i)
 	}
-	m := loadFake(b, fakeSpec{script: script})
+	m := loadFake(b, whispertest.Spec{Tokens: script})
 	audio := randomAudio(4, 10*SampleRate)
 	// One step per sampled token: len(script) runs of the decoder.
 	steps := len(script)

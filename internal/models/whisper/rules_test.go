@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vindex/vindex/internal/models/whisper/whispertest"
 	"github.com/vindex/vindex/internal/testmedia"
 )
 
@@ -28,7 +29,7 @@ const (
 )
 
 // ts returns the timestamp token for sec seconds.
-func ts(sec float64) int { return tokTS0 + int(sec/timePrecision+0.5) }
+var ts = whispertest.Timestamp
 
 func realVocab(t *testing.T) *vocab {
 	t.Helper()
