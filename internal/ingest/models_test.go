@@ -1,7 +1,13 @@
 package ingest_test
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +18,9 @@ import (
 	"github.com/vindex/vindex/internal/apitest"
 	"github.com/vindex/vindex/internal/config"
 	"github.com/vindex/vindex/internal/models"
+	"github.com/vindex/vindex/internal/models/embed/embedtest"
 	"github.com/vindex/vindex/internal/models/openai/openaitest"
+	"github.com/vindex/vindex/internal/models/whisper/whispertest"
 	"github.com/vindex/vindex/internal/testmedia"
 )
 
@@ -191,4 +199,92 @@ func TestPocketsphinxFallbackMakesSpeechSearchable(t *testing.T) {
 	// to 8 s into the recording.
 	require.Less(t, hit.Start, 8.0, "%+v", hit)
 	require.Greater(t, hit.End, 4.0, "%+v", hit)
+}
+
+// localModels builds a mirror of generated stand-ins for the three local
+// models (the real tokenizer and config files, generated ONNX graphs with
+// the real exports' inputs and outputs) and a catalog pinning them, so the
+// pipeline downloads, verifies and runs them exactly as it would the real
+// weights. The Whisper stand-in says script in every 30 s window.
+func localModels(t *testing.T, script []models.Segment) apitest.Option {
+	t.Helper()
+	mirror := t.TempDir()
+	tokens := testmedia.Model(t, "whisper-tiny.en", "tiny.en-tokens.txt")
+	ids, err := whispertest.Script(tokens, script...)
+	require.NoError(t, err)
+	require.NoError(t, whispertest.WriteDir(filepath.Join(mirror, "whisper-tiny.en"), whispertest.Spec{Tokens: ids},
+		tokens, testmedia.Model(t, "whisper-tiny.en", "onnx-community", "generation_config.json")))
+	require.NoError(t, embedtest.WriteTextDir(filepath.Join(mirror, "all-minilm-l6-v2"),
+		testmedia.Model(t, "all-MiniLM-L6-v2", "tokenizer.json")))
+	require.NoError(t, embedtest.WriteCLIPDir(filepath.Join(mirror, "clip-vit-b32"),
+		testmedia.Model(t, "clip-vit-b32", "bpe_simple_vocab_16e6.txt.gz"), testmedia.Model(t, "clip-vit-b32", "preprocessor_config.json")))
+
+	var catalog []models.Model
+	for _, name := range []string{"whisper-tiny.en", "all-minilm-l6-v2", "clip-vit-b32"} {
+		m := models.Model{Name: name, Version: "generated"}
+		root := filepath.Join(mirror, name)
+		require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			sum := sha256.Sum256(data)
+			m.Files = append(m.Files, models.File{Path: rel, URL: "https://example.invalid/" + rel, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+			return nil
+		}))
+		catalog = append(catalog, m)
+	}
+	data, err := json.Marshal(catalog)
+	require.NoError(t, err)
+	catalogPath := filepath.Join(t.TempDir(), "catalog.json")
+	require.NoError(t, os.WriteFile(catalogPath, data, 0o644))
+	return apitest.WithConfig(func(c *config.Config) {
+		c.Models.Transcriber, c.Models.TextEmbedder, c.Models.ImageEmbedder = "whisper", "local", "local"
+		c.Models.Catalog, c.ModelMirror, c.Models.ORTLib = catalogPath, mirror, testmedia.ORTLib(t)
+	})
+}
+
+// TestLocalModelsIndexEverything runs the local engines end to end: the
+// steps fetch the models from the mirror into the data dir, verify them,
+// load them on ONNX Runtime and index the video with them.
+func TestLocalModelsIndexEverything(t *testing.T) {
+	t.Parallel()
+	script := []models.Segment{
+		{Start: 0.3, End: 3.2, Text: " And so my fellow Americans,"},
+		{Start: 3.2, End: 7.6, Text: " ask not what your country can do for you,"},
+		{Start: 8, End: 10.98, Text: " ask what you can do for your country."},
+	}
+	env := apitest.New(t, apitest.WithRunner(), localModels(t, script))
+	u := env.Signup(t, "local@example.com")
+	id := env.UploadVideo(t, u.Access, u.WorkspaceID, speechClip(t, "REFUND POLICY 42"), "JFK local")
+	v := env.WaitVideo(t, u.Access, id, ingestTimeout, "SUCCEEDED", "FAILED")
+	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
+	for _, st := range v.Steps {
+		require.Equal(t, "SUCCEEDED", st.Status, "%s: %s %s", st.Name, st.Error, st.Message)
+	}
+	require.NotNil(t, v.Transcript)
+	require.Equal(t, "whisper-tiny.en@generated", v.Transcript.Model)
+	require.False(t, v.Transcript.Fallback)
+	require.Len(t, v.Transcript.Segments, len(script))
+	for i, sg := range v.Transcript.Segments {
+		require.Equal(t, strings.TrimSpace(script[i].Text), sg.Text)
+		require.InDelta(t, script[i].Start, sg.Start, 1e-6)
+		require.InDelta(t, script[i].End, sg.End, 1e-6)
+	}
+	require.Equal(t, "whisper-tiny.en@generated", *v.Capabilities.Speech.Model)
+	require.True(t, v.Capabilities.Speech.Indexed)
+	require.Equal(t, "tesseract+all-minilm-l6-v2@generated", *v.Capabilities.OnScreenText.Model)
+	require.Equal(t, "clip-vit-b32@generated", *v.Capabilities.Visual.Model)
+	require.Equal(t, len(script), countRows(t, env, `SELECT count(*) FROM text_embeddings WHERE video_id = $1 AND source = 'SPEECH' AND model = 'all-minilm-l6-v2@generated'`, id))
+	require.Equal(t, len(v.Keyframes), countRows(t, env, `SELECT count(*) FROM frame_embeddings WHERE video_id = $1 AND model = 'clip-vit-b32@generated'`, id))
+	// The vectors are unit length, as the embedders normalise them.
+	require.Zero(t, countRows(t, env, `SELECT count(*) FROM text_embeddings WHERE video_id = $1 AND abs(vector_norm(embedding) - 1) > 1e-4`, id))
+	require.Zero(t, countRows(t, env, `SELECT count(*) FROM frame_embeddings WHERE video_id = $1 AND abs(vector_norm(embedding) - 1) > 1e-4`, id))
+	// The weights were fetched into the data dir and verified.
+	_, err := os.Stat(filepath.Join(env.Config.DataDir, "models", "whisper-tiny.en", "onnx", "decoder_model_merged_quantized.onnx"))
+	require.NoError(t, err)
 }
