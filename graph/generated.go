@@ -144,7 +144,7 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
-	Modality struct {
+	ModalityIndex struct {
 		Fallback func(childComplexity int) int
 		Indexed  func(childComplexity int) int
 		Model    func(childComplexity int) int
@@ -699,30 +699,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
 
-	case "Modality.fallback":
-		if e.ComplexityRoot.Modality.Fallback == nil {
+	case "ModalityIndex.fallback":
+		if e.ComplexityRoot.ModalityIndex.Fallback == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Modality.Fallback(childComplexity), true
-	case "Modality.indexed":
-		if e.ComplexityRoot.Modality.Indexed == nil {
+		return e.ComplexityRoot.ModalityIndex.Fallback(childComplexity), true
+	case "ModalityIndex.indexed":
+		if e.ComplexityRoot.ModalityIndex.Indexed == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Modality.Indexed(childComplexity), true
-	case "Modality.model":
-		if e.ComplexityRoot.Modality.Model == nil {
+		return e.ComplexityRoot.ModalityIndex.Indexed(childComplexity), true
+	case "ModalityIndex.model":
+		if e.ComplexityRoot.ModalityIndex.Model == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Modality.Model(childComplexity), true
-	case "Modality.reason":
-		if e.ComplexityRoot.Modality.Reason == nil {
+		return e.ComplexityRoot.ModalityIndex.Model(childComplexity), true
+	case "ModalityIndex.reason":
+		if e.ComplexityRoot.ModalityIndex.Reason == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Modality.Reason(childComplexity), true
+		return e.ComplexityRoot.ModalityIndex.Reason(childComplexity), true
 
 	case "Mutation.addMember":
 		if e.ComplexityRoot.Mutation.AddMember == nil {
@@ -1679,18 +1679,18 @@ func (ec *executionContext) childFields_MembershipEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type MembershipEdge", field.Name)
 }
 
-func (ec *executionContext) childFields_Modality(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_ModalityIndex(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "indexed":
-		return ec.fieldContext_Modality_indexed(ctx, field)
+		return ec.fieldContext_ModalityIndex_indexed(ctx, field)
 	case "model":
-		return ec.fieldContext_Modality_model(ctx, field)
+		return ec.fieldContext_ModalityIndex_model(ctx, field)
 	case "fallback":
-		return ec.fieldContext_Modality_fallback(ctx, field)
+		return ec.fieldContext_ModalityIndex_fallback(ctx, field)
 	case "reason":
-		return ec.fieldContext_Modality_reason(ctx, field)
+		return ec.fieldContext_ModalityIndex_reason(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type Modality", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type ModalityIndex", field.Name)
 }
 
 func (ec *executionContext) childFields_OCRText(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3094,8 +3094,8 @@ func (ec *executionContext) _Capabilities_speech(ctx context.Context, field grap
 			return obj.Speech, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
-			return ec.marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.ModalityIndex) graphql.Marshaler {
+			return ec.marshalNModalityIndex2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModalityIndex(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3108,7 +3108,7 @@ func (ec *executionContext) fieldContext_Capabilities_speech(_ context.Context, 
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Modality(ctx, field)
+			return ec.childFields_ModalityIndex(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3126,8 +3126,8 @@ func (ec *executionContext) _Capabilities_onScreenText(ctx context.Context, fiel
 			return obj.OnScreenText, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
-			return ec.marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.ModalityIndex) graphql.Marshaler {
+			return ec.marshalNModalityIndex2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModalityIndex(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3140,7 +3140,7 @@ func (ec *executionContext) fieldContext_Capabilities_onScreenText(_ context.Con
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Modality(ctx, field)
+			return ec.childFields_ModalityIndex(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3158,8 +3158,8 @@ func (ec *executionContext) _Capabilities_visual(ctx context.Context, field grap
 			return obj.Visual, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
-			return ec.marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.ModalityIndex) graphql.Marshaler {
+			return ec.marshalNModalityIndex2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModalityIndex(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3172,7 +3172,7 @@ func (ec *executionContext) fieldContext_Capabilities_visual(_ context.Context, 
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Modality(ctx, field)
+			return ec.childFields_ModalityIndex(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3991,13 +3991,13 @@ func (ec *executionContext) fieldContext_MembershipEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("MembershipEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _Modality_indexed(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModalityIndex_indexed(ctx context.Context, field graphql.CollectedField, obj *ingest.ModalityIndex) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Modality_indexed(ctx, field)
+			return ec.fieldContext_ModalityIndex_indexed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Indexed, nil
@@ -4010,17 +4010,17 @@ func (ec *executionContext) _Modality_indexed(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Modality_indexed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Modality", field, false, false, "Boolean")
+func (ec *executionContext) fieldContext_ModalityIndex_indexed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModalityIndex", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Modality_model(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModalityIndex_model(ctx context.Context, field graphql.CollectedField, obj *ingest.ModalityIndex) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Modality_model(ctx, field)
+			return ec.fieldContext_ModalityIndex_model(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Model, nil
@@ -4033,17 +4033,17 @@ func (ec *executionContext) _Modality_model(ctx context.Context, field graphql.C
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Modality_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Modality", field, false, false, "String")
+func (ec *executionContext) fieldContext_ModalityIndex_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModalityIndex", field, false, false, "String")
 }
 
-func (ec *executionContext) _Modality_fallback(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModalityIndex_fallback(ctx context.Context, field graphql.CollectedField, obj *ingest.ModalityIndex) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Modality_fallback(ctx, field)
+			return ec.fieldContext_ModalityIndex_fallback(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Fallback, nil
@@ -4056,17 +4056,17 @@ func (ec *executionContext) _Modality_fallback(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Modality_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Modality", field, false, false, "Boolean")
+func (ec *executionContext) fieldContext_ModalityIndex_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModalityIndex", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Modality_reason(ctx context.Context, field graphql.CollectedField, obj *ingest.Modality) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModalityIndex_reason(ctx context.Context, field graphql.CollectedField, obj *ingest.ModalityIndex) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Modality_reason(ctx, field)
+			return ec.fieldContext_ModalityIndex_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Reason, nil
@@ -4079,8 +4079,8 @@ func (ec *executionContext) _Modality_reason(ctx context.Context, field graphql.
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Modality_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Modality", field, false, false, "String")
+func (ec *executionContext) fieldContext_ModalityIndex_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModalityIndex", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_signup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -9138,34 +9138,34 @@ func (ec *executionContext) _MembershipEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var modalityImplementors = []string{"Modality"}
+var modalityIndexImplementors = []string{"ModalityIndex"}
 
-func (ec *executionContext) _Modality(ctx context.Context, sel ast.SelectionSet, obj *ingest.Modality) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modalityImplementors)
+func (ec *executionContext) _ModalityIndex(ctx context.Context, sel ast.SelectionSet, obj *ingest.ModalityIndex) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modalityIndexImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("Modality")
+			out.Values[i] = graphql.MarshalString("ModalityIndex")
 		case "indexed":
-			out.Values[i] = ec._Modality_indexed(ctx, field, obj)
+			out.Values[i] = ec._ModalityIndex_indexed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "model":
-			out.Values[i] = ec._Modality_model(ctx, field, obj)
+			out.Values[i] = ec._ModalityIndex_model(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "fallback":
-			out.Values[i] = ec._Modality_fallback(ctx, field, obj)
+			out.Values[i] = ec._ModalityIndex_fallback(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "reason":
-			out.Values[i] = ec._Modality_reason(ctx, field, obj)
+			out.Values[i] = ec._ModalityIndex_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -10633,8 +10633,8 @@ func (ec *executionContext) marshalNMembershipOrderField2ᚖgithubᚗcomᚋvinde
 	return v
 }
 
-func (ec *executionContext) marshalNModality2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModality(ctx context.Context, sel ast.SelectionSet, v ingest.Modality) graphql.Marshaler {
-	return ec._Modality(ctx, sel, &v)
+func (ec *executionContext) marshalNModalityIndex2githubᚗcomᚋvindexᚋvindexᚋinternalᚋingestᚐModalityIndex(ctx context.Context, sel ast.SelectionSet, v ingest.ModalityIndex) graphql.Marshaler {
+	return ec._ModalityIndex(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋvindexᚋvindexᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {

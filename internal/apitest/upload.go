@@ -94,7 +94,7 @@ func (e *Env) Video(t testing.TB, token, id string) VideoState {
 		keyframes { time url width height } ocr { time text } url thumbnailUrl
 		transcript { model fallback segments { start end text } }
 		capabilities { speech { ...m } onScreenText { ...m } visual { ...m } } } }
-		fragment m on Modality { indexed model fallback reason }`,
+		fragment m on ModalityIndex { indexed model fallback reason }`,
 		map[string]any{"id": id}).Decode(t, &out)
 	return out.Video
 }

@@ -85,8 +85,8 @@ func (s *Service) Transcript(ctx context.Context, v *ent.Video) (*Transcript, er
 	return &Transcript{Model: v.TranscriptModel, Fallback: v.TranscriptFallback, Segments: segs}, nil
 }
 
-// Modality says whether one kind of content is searchable, and by what.
-type Modality struct {
+// ModalityIndex says whether one kind of content is searchable, and by what.
+type ModalityIndex struct {
 	Indexed  bool
 	Model    *string
 	Fallback bool
@@ -95,7 +95,7 @@ type Modality struct {
 
 // Capabilities says which modalities of a video are searchable.
 type Capabilities struct {
-	Speech, OnScreenText, Visual Modality
+	Speech, OnScreenText, Visual ModalityIndex
 }
 
 // Capabilities derives a video's searchable modalities from the models
@@ -129,11 +129,11 @@ func (s *Service) Capabilities(ctx context.Context, v *ent.Video) (*Capabilities
 		msg := "not indexed"
 		return &msg
 	}
-	modality := func(model string, indexed, fallback bool, path ...string) Modality {
+	modality := func(model string, indexed, fallback bool, path ...string) ModalityIndex {
 		if !indexed {
-			return Modality{Reason: why(path...)}
+			return ModalityIndex{Reason: why(path...)}
 		}
-		return Modality{Indexed: true, Model: &model, Fallback: fallback}
+		return ModalityIndex{Indexed: true, Model: &model, Fallback: fallback}
 	}
 	ocr := byName["ocr"]
 	hasScreenText := ocr != nil && ocr.Status == ingeststep.StatusSUCCEEDED
