@@ -408,7 +408,9 @@ func since(t0 time.Time) string { return time.Since(t0).Round(10 * time.Millisec
 // process then), and checks that everything it ran died with it: its Dagu
 // children at once, its PostgreSQL, and the runner's agent and step
 // processes, which are not its children.
-func killServer(t *testing.T, s *vindexServer, dataDir, step string) {
+// killServer SIGKILLs the server while step runs and returns the steps
+// whose processes were alive then.
+func killServer(t *testing.T, s *vindexServer, dataDir, step string) []string {
 	t.Helper()
 	home := daguHome(t, dataDir)
 	children := runnerChildren(t, dataDir)
@@ -429,6 +431,13 @@ func killServer(t *testing.T, s *vindexServer, dataDir, step string) {
 	time.Sleep(time.Second) // an agent that outlived us would start its next step now
 	require.Empty(t, homeProcs(home), "processes of the home started after the kill")
 	requirePostgresStopped(t, dataDir, pg)
+	var alive []string
+	for cmd := range stepRuns(procs, " step ") {
+		_, rest, _ := strings.Cut(cmd, " step ")
+		name, _, _ := strings.Cut(rest, " ")
+		alive = append(alive, name)
+	}
+	return alive
 }
 
 // TestCrashKillServerMidStep SIGKILLs vindex twice during one video's ingest:
@@ -460,23 +469,23 @@ func TestCrashKillServerMidStep(t *testing.T) {
 	t.Logf("keyframes running %s after upload: %s", since(up), v)
 	// runningAtKill counts, per step, the kills it may have been running at.
 	runningAtKill := map[string]int{}
-	noteRunning := func(v stepState) {
+	// A step counts when it was RUNNING before the kill or its process was
+	// alive at the kill (it may have recorded its start in between).
+	noteRunning := func(v stepState, alive []string) {
 		for _, st := range v.Steps {
-			if st.Status == "RUNNING" {
+			if st.Status == "RUNNING" || slices.Contains(alive, st.Name) {
 				runningAtKill[st.Name]++
 			}
 		}
 	}
-	noteRunning(v)
-	killServer(t, s, dataDir, "keyframes")
+	noteRunning(v, killServer(t, s, dataDir, "keyframes"))
 
 	restart := time.Now()
 	s = serveAt(t, bin, dataDir, addr)
 	t.Logf("server restarted in %s", since(restart))
 	v = waitFor(t, api, u.Access, id, recoverTimeout, "ocr running", stepRunning("ocr", 0.2))
 	t.Logf("ocr running %s after the restart: %s", since(restart), v)
-	noteRunning(v)
-	killServer(t, s, dataDir, "ocr")
+	noteRunning(v, killServer(t, s, dataDir, "ocr"))
 
 	restart = time.Now()
 	s = serveAt(t, bin, dataDir, addr)
