@@ -4,6 +4,7 @@ import (
 	"github.com/vindex/vindex/ent"
 	"github.com/vindex/vindex/internal/auth"
 	"github.com/vindex/vindex/internal/ingest"
+	"github.com/vindex/vindex/internal/search"
 	"github.com/vindex/vindex/internal/workspace"
 )
 
@@ -15,4 +16,5 @@ type Resolver struct {
 	Ingest       *ingest.Service
 	Events       *ingest.Hub
 	Media        *ingest.URLSigner
+	SearchSvc    *search.Service
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vindex/vindex/internal/ingest"
 	"github.com/vindex/vindex/internal/models/engine"
 	"github.com/vindex/vindex/internal/pgcluster"
+	"github.com/vindex/vindex/internal/search"
 	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/workspace"
 )
@@ -65,7 +66,9 @@ func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App,
 	}
 	events := ingest.NewHub(st.Pool, log)
 	signer := ingest.NewURLSigner(key, 6*time.Hour)
-	resolver := &graph.Resolver{DB: st.Ent, Auth: authSvc, WorkspaceSvc: workspaces, Ingest: ingestSvc, Events: events, Media: signer}
+	searchSvc := search.NewService(st.Ent, st.Pool, engines, signer, log)
+	resolver := &graph.Resolver{DB: st.Ent, Auth: authSvc, WorkspaceSvc: workspaces, Ingest: ingestSvc, Events: events, Media: signer,
+		SearchSvc: searchSvc}
 	gql := graph.NewHandler(resolver, authSvc, graph.Limits{
 		MaxDepth:      cfg.MaxDepth,
 		MaxComplexity: cfg.MaxComplexity,

@@ -1,0 +1,231 @@
+package search
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/vindex/vindex/ent/schema/pulid"
+	"github.com/vindex/vindex/internal/vectors"
+)
+
+// Retrieval settings. k bounds every list; ef_search must be at least k for
+// HNSW to return k rows, and iterative scans keep filtered queries (model,
+// video) from coming back short (pgvector ≥ 0.8).
+const (
+	candidates = 100
+	efSearch   = 100
+)
+
+// noKeyframeAfter is how long a keyframe is taken to show when no later
+// keyframe of its video ends it.
+const noKeyframeAfter = 5.0
+
+// passage is one retrieved row: a transcript passage, a stretch of
+// on-screen text or a keyframe.
+type passage struct {
+	video      pulid.ID
+	modality   Modality
+	start, end float64
+	text       string  // content, or a highlighted headline for word matches
+	sim        float64 // cosine similarity, or ts_rank_cd normalised to 0–1
+}
+
+// list is one ranked retrieval: vectors of one modality, or words.
+type list struct {
+	modality Modality // for vectors
+	lexical  bool
+	hits     []passage
+}
+
+// retrieve runs every list in one read-only transaction.
+func (s *Service) retrieve(ctx context.Context, req request, qv queryVectors) ([]list, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("begin search: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	for _, q := range []string{
+		fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", efSearch),
+		"SET LOCAL hnsw.iterative_scan = relaxed_order",
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("configure search: %w", err)
+		}
+	}
+	var lists []list
+	for _, m := range req.modalities {
+		var l list
+		switch {
+		case m == Visual && qv.image != nil:
+			l, err = frameList(ctx, tx, req, qv)
+		case m != Visual && qv.text != nil:
+			l, err = textList(ctx, tx, req, qv, m)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, l)
+	}
+	if req.wants(Speech) || req.wants(Text) {
+		l, err := lexicalList(ctx, tx, req)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, l)
+	}
+	return lists, nil
+}
+
+// sources maps text modalities to text_embeddings.source.
+var sources = map[Modality]string{Speech: vectors.Speech, Text: vectors.Screen}
+
+// textSQL is the nearest-neighbour query over one workspace's text
+// partition; only that partition is named, so no other tenant's rows can be
+// read, and the HNSW index is used for the ORDER BY … LIMIT.
+func textSQL(table string, byVideo bool) string {
+	q := fmt.Sprintf(`SELECT video_id, start_seconds, end_seconds, content, 1 - (embedding <=> $1::vector)
+		FROM %q WHERE model = $2 AND source = $3`, table)
+	if byVideo {
+		q += ` AND video_id = $5`
+	}
+	return q + ` ORDER BY embedding <=> $1::vector LIMIT $4`
+}
+
+// frameSQL is textSQL for keyframes; a keyframe's moment lasts until the
+// next keyframe of its video.
+func frameSQL(table string, byVideo bool) string {
+	inner := fmt.Sprintf(`SELECT video_id, time_seconds, 1 - (embedding <=> $1::vector) AS sim
+		FROM %q WHERE model = $2`, table)
+	if byVideo {
+		inner += ` AND video_id = $4`
+	}
+	inner += ` ORDER BY embedding <=> $1::vector LIMIT $3`
+	return fmt.Sprintf(`SELECT h.video_id, h.time_seconds,
+		coalesce((SELECT min(f.time_seconds) FROM %q f WHERE f.video_id = h.video_id AND f.model = $2 AND f.time_seconds > h.time_seconds),
+			h.time_seconds + %g), h.sim
+		FROM (%s) h`, table, noKeyframeAfter, inner)
+}
+
+func textList(ctx context.Context, tx pgx.Tx, req request, qv queryVectors, m Modality) (list, error) {
+	table, err := vectors.Table(vectors.Text, req.ws)
+	if err != nil {
+		return list{}, err
+	}
+	args := []any{pgvector.NewVector(qv.text), qv.textModel, sources[m], candidates}
+	if req.video != "" {
+		args = append(args, req.video)
+	}
+	rows, err := tx.Query(ctx, textSQL(table, req.video != ""), args...)
+	if err != nil {
+		return list{}, fmt.Errorf("search %s vectors: %w", m, err)
+	}
+	l := list{modality: m}
+	for rows.Next() {
+		p := passage{modality: m}
+		if err := rows.Scan(&p.video, &p.start, &p.end, &p.text, &p.sim); err != nil {
+			return list{}, fmt.Errorf("read %s vectors: %w", m, err)
+		}
+		l.hits = append(l.hits, p)
+	}
+	return l, rows.Err()
+}
+
+func frameList(ctx context.Context, tx pgx.Tx, req request, qv queryVectors) (list, error) {
+	table, err := vectors.Table(vectors.Frames, req.ws)
+	if err != nil {
+		return list{}, err
+	}
+	args := []any{pgvector.NewVector(qv.image), qv.imageModel, candidates}
+	if req.video != "" {
+		args = append(args, req.video)
+	}
+	rows, err := tx.Query(ctx, frameSQL(table, req.video != ""), args...)
+	if err != nil {
+		return list{}, fmt.Errorf("search keyframe vectors: %w", err)
+	}
+	l := list{modality: Visual}
+	for rows.Next() {
+		p := passage{modality: Visual}
+		if err := rows.Scan(&p.video, &p.start, &p.end, &p.sim); err != nil {
+			return list{}, fmt.Errorf("read keyframe vectors: %w", err)
+		}
+		l.hits = append(l.hits, p)
+	}
+	return l, rows.Err()
+}
+
+// lexicalSQL matches the query's words (websearch syntax: quotes, OR, -)
+// in the workspace's text partition, whose passages have a generated
+// tsvector with a GIN index. Videos that have no text vectors (no text
+// embedder was available when they were indexed) have no passages there,
+// so their transcript and OCR rows are matched directly: on-screen text is
+// always searchable by its words. ts_rank_cd's normalisation 32 maps the
+// rank to 0–1 (rank/(rank+1)). Passages are a sentence or a slide, so the
+// headline is the whole passage with the matched words marked «so».
+func lexicalSQL(table string, byVideo bool) string {
+	videoFilter := func(alias string) string {
+		if !byVideo {
+			return ""
+		}
+		return " AND " + alias + "video_id = $4"
+	}
+	return fmt.Sprintf(`WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q),
+	m AS (
+		SELECT video_id, source, start_seconds, end_seconds, content, ts_rank_cd(content_tsv, q.q, 32) AS rank
+		FROM %[1]q, q WHERE content_tsv @@ q.q AND source = ANY($3)%[2]s
+		UNION ALL
+		SELECT s.video_id, 'SPEECH', s.start_seconds, s.end_seconds, s.text, ts_rank_cd(to_tsvector('english', s.text), q.q, 32)
+		FROM transcript_segments s JOIN videos v ON v.id = s.video_id AND v.workspace_id = $2 AND v.text_model = '', q
+		WHERE s.workspace_id = $2 AND 'SPEECH' = ANY($3) AND to_tsvector('english', s.text) @@ q.q%[3]s
+		UNION ALL
+		SELECT o.video_id, 'TEXT', o.time_seconds,
+			coalesce((SELECT min(k.time_seconds) FROM keyframes k WHERE k.video_id = o.video_id AND k.time_seconds > o.time_seconds), o.time_seconds + %[4]g),
+			o.text, ts_rank_cd(to_tsvector('english', o.text), q.q, 32)
+		FROM ocr_texts o JOIN videos v ON v.id = o.video_id AND v.workspace_id = $2 AND v.text_model = '', q
+		WHERE o.workspace_id = $2 AND 'TEXT' = ANY($3) AND to_tsvector('english', o.text) @@ q.q%[5]s
+		ORDER BY rank DESC, video_id, start_seconds
+		LIMIT %[6]d)
+	SELECT video_id, source, start_seconds, end_seconds,
+		ts_headline('english', content, q.q, 'HighlightAll=true, StartSel=«, StopSel=»'), rank
+	FROM m, q`, table, videoFilter(""), videoFilter("s."), noKeyframeAfter, videoFilter("o."), candidates)
+}
+
+func lexicalList(ctx context.Context, tx pgx.Tx, req request) (list, error) {
+	table, err := vectors.Table(vectors.Text, req.ws)
+	if err != nil {
+		return list{}, err
+	}
+	var srcs []string
+	for _, m := range req.modalities {
+		if src, ok := sources[m]; ok {
+			srcs = append(srcs, src)
+		}
+	}
+	args := []any{req.query, req.ws, srcs}
+	if req.video != "" {
+		args = append(args, req.video)
+	}
+	rows, err := tx.Query(ctx, lexicalSQL(table, req.video != ""), args...)
+	if err != nil {
+		return list{}, fmt.Errorf("search words: %w", err)
+	}
+	l := list{lexical: true}
+	for rows.Next() {
+		var p passage
+		var src string
+		if err := rows.Scan(&p.video, &src, &p.start, &p.end, &p.text, &p.sim); err != nil {
+			return list{}, fmt.Errorf("read word matches: %w", err)
+		}
+		p.modality = Speech
+		if src == vectors.Screen {
+			p.modality = Text
+		}
+		l.hits = append(l.hits, p)
+	}
+	return l, rows.Err()
+}
