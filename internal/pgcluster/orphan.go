@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -16,8 +18,11 @@ import (
 // directory, is left for PostgreSQL, which treats it as stale.
 func stopOrphan(ctx context.Context, dataDir string, logger *slog.Logger) error {
 	pf, ok, err := readPidFile(dataDir)
-	if err != nil || !ok || !isPostmasterOf(pf.pid, dataDir) {
+	if err != nil || !ok {
 		return err
+	}
+	if !isPostmasterOf(pf.pid, dataDir) {
+		return stopOrphanChildren(ctx, dataDir, logger)
 	}
 	logger.WarnContext(ctx, "stopping postgres left running by a previous owner", "pid", pf.pid, "status", pf.status)
 	steps := []struct {
@@ -36,10 +41,57 @@ func stopOrphan(ctx context.Context, dataDir string, logger *slog.Logger) error 
 			return err
 		}
 		if !isPostmasterOf(pf.pid, dataDir) {
-			return nil
+			return stopOrphanChildren(ctx, dataDir, logger)
 		}
 	}
 	return fmt.Errorf("postgres pid %d on %s did not exit", pf.pid, dataDir)
+}
+
+// stopOrphanChildren waits for the backends of a dead postmaster to exit: they notice its
+// death only at their next check and hold its shared memory until then, and PostgreSQL
+// refuses to start while that block is in use. Those still there after a moment are killed,
+// which is safe with their postmaster gone (the next start replays the WAL).
+func stopOrphanChildren(ctx context.Context, dataDir string, logger *slog.Logger) error {
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		pids := processesIn(dataDir)
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			logger.WarnContext(ctx, "killing backends left by a dead postgres", "pids", pids)
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			deadline = time.Now().Add(10 * time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for backends of a dead postgres to exit: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// processesIn lists the live processes whose working directory is dir.
+func processesIn(dir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if runsIn(pid, dir) && alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // waitGone polls until pid has exited, ctx ends or d passes (the last is not an error).
