@@ -166,6 +166,14 @@ func (s *Steps) embedText(ctx context.Context, j *job) error {
 		return errSkipped{"there is no speech or on-screen text to index"}
 	}
 	e, err := s.Models.TextEmbedder(ctx)
+	if errors.Is(err, engine.ErrUnavailable) && j.video.TextModel == "" {
+		// Without vectors the passages are still indexed for their words
+		// (a video indexed by a model keeps its vectors instead).
+		if err := s.replaceText(ctx, j, "", rows); err != nil {
+			return err
+		}
+		return errSkipped{"text vectors not made (the words are searchable): " + engine.Reason(err)}
+	}
 	if err != nil {
 		return modelError("text", err)
 	}
@@ -180,11 +188,17 @@ func (s *Steps) embedText(ctx context.Context, j *job) error {
 	for i := range rows {
 		rows[i].Embedding = vecs[i]
 	}
+	return s.replaceText(ctx, j, e.ID(), rows)
+}
+
+// replaceText makes rows the video's text passages, embedded by model ("":
+// not embedded), in one transaction.
+func (s *Steps) replaceText(ctx context.Context, j *job, model string, rows []vectors.TextRow) error {
 	return store.InTx(ctx, s.DB, func(tx *ent.Tx) error {
-		if err := vectors.ReplaceText(ctx, tx, j.video.WorkspaceID, j.video.ID, e.ID(), []string{vectors.Speech, vectors.Screen}, rows); err != nil {
+		if err := vectors.ReplaceText(ctx, tx, j.video.WorkspaceID, j.video.ID, model, []string{vectors.Speech, vectors.Screen}, rows); err != nil {
 			return err
 		}
-		return tx.Video.UpdateOneID(j.video.ID).SetTextModel(e.ID()).Exec(system(ctx))
+		return tx.Video.UpdateOneID(j.video.ID).SetTextModel(model).Exec(system(ctx))
 	})
 }
 

@@ -159,12 +159,18 @@ func TestNoModelsEndsSucceededWithStepsSkipped(t *testing.T) {
 		require.Contains(t, st.Message, "VINDEX_MODEL_MIRROR", "%s says what to do", st.Name)
 	}
 	require.Nil(t, v.Transcript)
-	for name, m := range map[string]apitest.Modality{"speech": v.Capabilities.Speech, "screen": v.Capabilities.OnScreenText, "visual": v.Capabilities.Visual} {
+	for name, m := range map[string]apitest.Modality{"speech": v.Capabilities.Speech, "visual": v.Capabilities.Visual} {
 		require.False(t, m.Indexed, name)
 		require.NotNil(t, m.Reason, name)
 	}
 	require.Contains(t, *v.Capabilities.Speech.Reason, "whisper-tiny.en")
-	require.Zero(t, countRows(t, env, `SELECT count(*) FROM text_embeddings WHERE video_id = $1`, id))
+	// On-screen text is searchable by its words without any model.
+	screen := v.Capabilities.OnScreenText
+	require.True(t, screen.Indexed)
+	require.Equal(t, "tesseract", *screen.Model)
+	require.Contains(t, *screen.Reason, "all-minilm-l6-v2")
+	require.Zero(t, countRows(t, env, `SELECT count(*) FROM text_embeddings WHERE video_id = $1 AND embedding IS NOT NULL`, id))
+	require.Positive(t, countRows(t, env, `SELECT count(*) FROM text_embeddings WHERE video_id = $1 AND source = 'TEXT' AND content ILIKE '%hello%'`, id))
 }
 
 // TestPocketsphinxFallbackMakesSpeechSearchable: without Whisper, speech

@@ -144,16 +144,27 @@ func (s *Service) Capabilities(ctx context.Context, v *ent.Video) (*Capabilities
 		}
 		hasScreenText = n > 0
 	}
+	// Transcripts and on-screen text are searchable by their words once
+	// they exist; by meaning only with text vectors.
+	screenModel := "tesseract"
+	if v.TextModel != "" {
+		screenModel += "+" + v.TextModel
+	}
 	c := &Capabilities{
-		Speech: modality(v.TranscriptModel, v.TranscriptModel != "" && v.TextModel != "", v.TranscriptFallback,
-			"audio", "transcribe", "embed-text"),
-		OnScreenText: modality("tesseract+"+v.TextModel, hasScreenText && v.TextModel != "", false,
-			"keyframes", "ocr", "embed-text"),
-		Visual: modality(v.FrameModel, v.FrameModel != "", false, "keyframes", "embed-frames"),
+		Speech:       modality(v.TranscriptModel, v.TranscriptModel != "", v.TranscriptFallback, "audio", "transcribe"),
+		OnScreenText: modality(screenModel, hasScreenText, false, "keyframes", "ocr"),
+		Visual:       modality(v.FrameModel, v.FrameModel != "", false, "keyframes", "embed-frames"),
 	}
 	if !hasScreenText && ocr != nil && ocr.Status == ingeststep.StatusSUCCEEDED {
 		msg := "no on-screen text was found"
 		c.OnScreenText.Reason = &msg
+	}
+	if v.TextModel == "" {
+		for _, m := range []*ModalityIndex{&c.Speech, &c.OnScreenText} {
+			if m.Indexed {
+				m.Reason = why("embed-text")
+			}
+		}
 	}
 	return c, nil
 }

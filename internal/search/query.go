@@ -161,38 +161,25 @@ func frameList(ctx context.Context, tx pgx.Tx, req request, qv queryVectors) (li
 
 // lexicalSQL matches the query's words (websearch syntax: quotes, OR, -)
 // in the workspace's text partition, whose passages have a generated
-// tsvector with a GIN index. Videos that have no text vectors (no text
-// embedder was available when they were indexed) have no passages there,
-// so their transcript and OCR rows are matched directly: on-screen text is
-// always searchable by its words. ts_rank_cd's normalisation 32 maps the
-// rank to 0–1 (rank/(rank+1)). Passages are a sentence or a slide, so the
-// headline is the whole passage with the matched words marked «so».
+// tsvector with a GIN index; passages are there with or without a vector,
+// so transcripts and on-screen text are always searchable by their words.
+// ts_rank_cd's normalisation 32 maps the rank to 0–1 (rank/(rank+1)).
+// Passages are a sentence or a slide, so the headline is the whole passage
+// with the matched words marked «so».
 func lexicalSQL(table string, byVideo bool) string {
-	videoFilter := func(alias string) string {
-		if !byVideo {
-			return ""
-		}
-		return " AND " + alias + "video_id = $4"
+	videoFilter := ""
+	if byVideo {
+		videoFilter = " AND video_id = $3"
 	}
 	return fmt.Sprintf(`WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q),
 	m AS (
 		SELECT video_id, source, start_seconds, end_seconds, content, ts_rank_cd(content_tsv, q.q, 32) AS rank
-		FROM %[1]q, q WHERE content_tsv @@ q.q AND source = ANY($3)%[2]s
-		UNION ALL
-		SELECT s.video_id, 'SPEECH', s.start_seconds, s.end_seconds, s.text, ts_rank_cd(to_tsvector('english', s.text), q.q, 32)
-		FROM transcript_segments s JOIN videos v ON v.id = s.video_id AND v.workspace_id = $2 AND v.text_model = '', q
-		WHERE s.workspace_id = $2 AND 'SPEECH' = ANY($3) AND to_tsvector('english', s.text) @@ q.q%[3]s
-		UNION ALL
-		SELECT o.video_id, 'TEXT', o.time_seconds,
-			coalesce((SELECT min(k.time_seconds) FROM keyframes k WHERE k.video_id = o.video_id AND k.time_seconds > o.time_seconds), o.time_seconds + %[4]g),
-			o.text, ts_rank_cd(to_tsvector('english', o.text), q.q, 32)
-		FROM ocr_texts o JOIN videos v ON v.id = o.video_id AND v.workspace_id = $2 AND v.text_model = '', q
-		WHERE o.workspace_id = $2 AND 'TEXT' = ANY($3) AND to_tsvector('english', o.text) @@ q.q%[5]s
+		FROM %q, q WHERE content_tsv @@ q.q AND source = ANY($2)%s
 		ORDER BY rank DESC, video_id, start_seconds
-		LIMIT %[6]d)
+		LIMIT %d)
 	SELECT video_id, source, start_seconds, end_seconds,
 		ts_headline('english', content, q.q, 'HighlightAll=true, StartSel=«, StopSel=»'), rank
-	FROM m, q`, table, videoFilter(""), videoFilter("s."), noKeyframeAfter, videoFilter("o."), candidates)
+	FROM m, q`, table, videoFilter, candidates)
 }
 
 func lexicalList(ctx context.Context, tx pgx.Tx, req request) (list, error) {
@@ -206,7 +193,7 @@ func lexicalList(ctx context.Context, tx pgx.Tx, req request) (list, error) {
 			srcs = append(srcs, src)
 		}
 	}
-	args := []any{req.query, req.ws, srcs}
+	args := []any{req.query, srcs}
 	if req.video != "" {
 		args = append(args, req.video)
 	}

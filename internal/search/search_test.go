@@ -312,12 +312,12 @@ func TestWordsFindOnScreenTextWithoutATextModel(t *testing.T) {
 			SetBlobKey(fmt.Sprintf("keyframes/%d", i)).SetWidth(640).SetHeight(360).Save(ctx)
 		require.NoError(t, err)
 	}
-	_, err = ent.OCRText.Create().SetWorkspaceID(ws).SetVideoID(v.ID).SetTimeSeconds(4).SetKeyframeOrdinal(1).
-		SetText("Our REFUND POLICY 42").Save(ctx)
-	require.NoError(t, err)
-	_, err = ent.TranscriptSegment.Create().SetWorkspaceID(ws).SetVideoID(v.ID).SetOrdinal(0).
-		SetStartSeconds(0).SetEndSeconds(3).SetText("welcome to the quarterly update").Save(ctx)
-	require.NoError(t, err)
+	// Without a text embedder, ingest still writes the passages, with no
+	// vector (see ingest's embed-text step).
+	require.NoError(t, vectors.ReplaceText(ctx, ent, ws, v.ID, "", []string{vectors.Speech, vectors.Screen}, []vectors.TextRow{
+		{Source: vectors.Screen, Start: 4, End: 9, Content: "Our REFUND POLICY 42"},
+		{Source: vectors.Speech, Start: 0, End: 3, Content: "welcome to the quarterly update"},
+	}))
 
 	r := b.search(t, b.user.Access, map[string]any{"workspaceId": string(ws), "query": "refund policies"})
 	require.Len(t, r.Hits, 1)

@@ -16,7 +16,8 @@ const (
 	Screen = "TEXT"   // on-screen text read from keyframes
 )
 
-// TextRow is one text passage of a video and its embedding.
+// TextRow is one text passage of a video and its embedding; without one
+// (no text embedder) the passage is still found by its words.
 type TextRow struct {
 	Source     string
 	Start, End float64
@@ -69,7 +70,7 @@ func ReplaceFrames(ctx context.Context, db Execer, ws, video pulid.ID, model str
 }
 
 // insert writes n rows in multi-row INSERTs; row returns a row's embedding
-// and its other columns, in cols' order (embedding last). Rows go through
+// (nil for none) and its other columns, in cols' order (embedding last). Rows go through
 // the parent, which routes them to the workspace's partition: before
 // PostgreSQL 17 a partition does not fill the parent's identity column.
 func insert(ctx context.Context, db Execer, k Kind, cols []string, n int, row func(int) ([]float32, []any)) error {
@@ -80,7 +81,7 @@ func insert(ctx context.Context, db Execer, k Kind, cols []string, n int, row fu
 		args := make([]any, 0, (end-start)*len(cols))
 		for i := start; i < end; i++ {
 			emb, vals := row(i)
-			if len(emb) != k.Dims {
+			if emb != nil && len(emb) != k.Dims {
 				return fmt.Errorf("%s: a vector of %d dimensions, the table holds %d", k.Parent, len(emb), k.Dims)
 			}
 			if i > start {
@@ -94,7 +95,11 @@ func insert(ctx context.Context, db Execer, k Kind, cols []string, n int, row fu
 				fmt.Fprintf(&q, "$%d", len(args)+c+1)
 			}
 			q.WriteByte(')')
-			args = append(append(args, vals...), pgvector.NewVector(emb))
+			var v any // NULL: a passage indexed for its words only
+			if emb != nil {
+				v = pgvector.NewVector(emb)
+			}
+			args = append(append(args, vals...), v)
 		}
 		if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("insert into %s: %w", k.Parent, err)
