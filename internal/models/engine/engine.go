@@ -69,10 +69,12 @@ type Engines struct {
 	catErr  error
 
 	mu    sync.Mutex
-	cache map[string]loaded
+	slots map[string]*slot // per modality, so one model's download holds up no other
 }
 
-type loaded struct {
+// slot is one modality's engine, loaded once (or its failure, for a while).
+type slot struct {
+	mu     sync.Mutex
 	engine any
 	err    error
 	at     time.Time
@@ -88,7 +90,7 @@ func New(cfg config.Config, log *slog.Logger) *Engines {
 		cfg:     cfg.Models,
 		store:   NewStore(cfg, log),
 		log:     log,
-		cache:   map[string]loaded{},
+		slots:   map[string]*slot{},
 		catalog: models.Catalog,
 	}
 	if cfg.Models.Catalog != "" {
@@ -115,18 +117,22 @@ func NewStore(cfg config.Config, log *slog.Logger) *models.Store {
 	return &models.Store{Dir: filepath.Join(cfg.DataDir, "models"), Mirror: cfg.ModelMirror, Log: log}
 }
 
-// Store is where local model weights live.
-func (e *Engines) Store() *models.Store { return e.store }
-
 func (e *Engines) get(key string, load func() (any, error)) (any, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if l, ok := e.cache[key]; ok && (l.err == nil || time.Since(l.at) < retryUnavailable) {
-		return l.engine, l.err
+	sl := e.slots[key]
+	if sl == nil {
+		sl = &slot{}
+		e.slots[key] = sl
 	}
-	v, err := load()
-	e.cache[key] = loaded{engine: v, err: err, at: time.Now()}
-	return v, err
+	e.mu.Unlock()
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if !sl.at.IsZero() && (sl.err == nil || time.Since(sl.at) < retryUnavailable) {
+		return sl.engine, sl.err
+	}
+	sl.engine, sl.err = load()
+	sl.at = time.Now()
+	return sl.engine, sl.err
 }
 
 // modality says how one modality gets its engine.
@@ -142,6 +148,9 @@ type modality[T any] struct {
 // local model when its weights are here, then a configured provider, then
 // the local model downloaded, then the fallback.
 func choose[T any](ctx context.Context, e *Engines, c modality[T]) (T, error) {
+	// The engine outlives the request that first asks for it: a download
+	// it starts is not cut short by that request going away.
+	ctx = context.WithoutCancel(ctx)
 	v, err := e.get(c.key, func() (any, error) {
 		m, err := e.model(c.builtin)
 		if err != nil {
