@@ -230,6 +230,15 @@ func TestServeEndToEnd(t *testing.T) {
 	api.Do(t, secret, workspaceName, map[string]any{"id": ws}).Decode(t, &read)
 	require.Equal(t, "Team", read.Workspace.Name)
 
+	// vindex reindex asks the server, with the token, to reindex stale videos.
+	out, err := vindexCmd(t, bin, dataDir, nil, "reindex", "--workspace", ws, "--url", s.url, "--token", secret).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, "0 videos queued for reindexing\n", string(out))
+	_, readOnly := api.CreateAPIToken(t, alice.Access, ws, "READ")
+	out, err = vindexCmd(t, bin, dataDir, nil, "reindex", "--workspace", ws, "--url", s.url, "--token", readOnly).CombinedOutput()
+	require.Error(t, err, "a READ token may not reindex")
+	require.Contains(t, string(out), "reindex:")
+
 	var revoked struct {
 		RevokeAPIToken struct{ RevokedAt *time.Time }
 	}
