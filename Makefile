@@ -5,17 +5,38 @@ include Makefile.deps
 GO  ?= go
 BIN := $(CURDIR)/bin/vindex
 
-.PHONY: build run test bench eval vet fmt-check generate check-generate migration
-build:
+.PHONY: build web web-deps web-test run test bench eval vet fmt-check generate check-generate migration
+# The binary embeds the web app's build (web/dist), so the app is built first.
+build: web
 	$(GO) build -o $(BIN) ./cmd/vindex
+
+# npm ci only when package-lock.json changed since the last install (its
+# sha256 is kept in node_modules), then Vite's production build.
+WEB_LOCK_STAMP := web/node_modules/.package-lock.sha256
+web: web-deps
+	cd web && npm run build --silent
+
+web-deps:
+	@want=$$(sha256sum web/package-lock.json | cut -d' ' -f1); \
+	if [ "$$(cat $(WEB_LOCK_STAMP) 2>/dev/null)" != "$$want" ]; then \
+		echo "web: npm ci"; \
+		(cd web && npm ci --no-audit --no-fund --loglevel=error) && echo "$$want" > $(WEB_LOCK_STAMP); \
+	fi
+
+# Component tests (Vitest), then the end-to-end test: a real `vindex serve`
+# driven through Debian's Chromium (screenshots in web/test-artefacts/).
+web-test: build
+	cd web && npm test --silent
+	cd web && VINDEX_BIN=$(BIN) npm run e2e --silent
 
 # Serves http://127.0.0.1:8080 with a managed PostgreSQL under .vindex/
 # (set VINDEX_DATABASE_URL to use your own server instead).
 run: deps build
 	VINDEX_DATA_DIR=$${VINDEX_DATA_DIR:-$(CURDIR)/.vindex} $(BIN) serve
 
-test: vet fmt-check check-generate
+test: build vet fmt-check check-generate
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory web-test
 
 # Benchmarks print their figures (wall time per minute of video, the share
 # spent on orchestration, …); they are never asserted in tests.

@@ -25,6 +25,7 @@ import (
 	"github.com/vindex/vindex/internal/search"
 	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/workspace"
+	"github.com/vindex/vindex/web"
 )
 
 // App is vindex's HTTP surface over an open store.
@@ -100,6 +101,8 @@ func New(cfg config.Config, st *store.Store, deps Deps, log *slog.Logger) (*App,
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	// Everything else is the web app; the routes above are more specific.
+	mux.Handle("/", webApp(web.Dist()))
 	return &App{Store: st, Auth: authSvc, Ingest: ingestSvc, Events: events, Handler: logRequests(log, mux)}, nil
 }
 
