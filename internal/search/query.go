@@ -31,6 +31,7 @@ type passage struct {
 	start, end float64
 	text       string  // content, or a highlighted headline for word matches
 	sim        float64 // cosine similarity, or ts_rank_cd normalised to 0–1
+	share      float64 // word matches: the share of the query's words found
 }
 
 // list is one ranked retrieval: vectors of one modality, or words.
@@ -159,26 +160,36 @@ func frameList(ctx context.Context, tx pgx.Tx, req request, qv queryVectors) (li
 	return l, rows.Err()
 }
 
-// lexicalSQL matches the query's words (websearch syntax: quotes, OR, -)
-// in the workspace's text partition, whose passages have a generated
-// tsvector with a GIN index; passages are there with or without a vector,
-// so transcripts and on-screen text are always searchable by their words.
-// ts_rank_cd's normalisation 32 maps the rank to 0–1 (rank/(rank+1)).
-// Passages are a sentence or a slide, so the headline is the whole passage
-// with the matched words marked «so».
+// lexicalSQL matches the query's words in the workspace's text partition,
+// whose passages have a generated tsvector with a GIN index; passages are
+// there with or without a vector, so transcripts and on-screen text are
+// always searchable by their words. A passage matches when it has any of
+// the query's words (websearch syntax: a "quoted phrase" or -word must hold
+// too), and its share of them is returned for scoring. ts_rank_cd's
+// normalisation 32 maps the rank to 0–1 (rank/(rank+1)). Passages are a
+// sentence or a slide, so the headline is the whole passage with the
+// matched words marked «so».
 func lexicalSQL(table string, byVideo bool) string {
 	videoFilter := ""
 	if byVideo {
 		videoFilter = " AND video_id = $3"
 	}
-	return fmt.Sprintf(`WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q),
+	return fmt.Sprintf(`WITH words AS (
+		SELECT quote_literal(w)::tsquery AS w FROM unnest(tsvector_to_array(to_tsvector('english', $1))) w),
+	q AS (
+		SELECT coalesce((SELECT string_agg(w::text, ' | ') FROM words), '')::tsquery AS any,
+			websearch_to_tsquery('english', $1) AS query,
+			(SELECT count(*) FROM words) AS n),
 	m AS (
-		SELECT video_id, source, start_seconds, end_seconds, content, ts_rank_cd(content_tsv, q.q, 32) AS rank
-		FROM %q, q WHERE content_tsv @@ q.q AND source = ANY($2)%s
-		ORDER BY rank DESC, video_id, start_seconds
+		SELECT video_id, source, start_seconds, end_seconds, content, ts_rank_cd(content_tsv, q.any, 32) AS rank,
+			(SELECT count(*) FROM words WHERE content_tsv @@ words.w)::float8 / q.n AS share
+		FROM %q, q WHERE content_tsv @@ q.any AND source = ANY($2)%s
+			-- a phrase or an excluded word must hold as written
+			AND (q.query::text NOT LIKE '%%<->%%' AND q.query::text NOT LIKE '%%!%%' OR content_tsv @@ q.query)
+		ORDER BY share DESC, rank DESC, video_id, start_seconds
 		LIMIT %d)
 	SELECT video_id, source, start_seconds, end_seconds,
-		ts_headline('english', content, q.q, 'HighlightAll=true, StartSel=«, StopSel=»'), rank
+		ts_headline('english', content, q.any, 'HighlightAll=true, StartSel=«, StopSel=»'), rank, share
 	FROM m, q`, table, videoFilter, candidates)
 }
 
@@ -205,7 +216,7 @@ func lexicalList(ctx context.Context, tx pgx.Tx, req request) (list, error) {
 	for rows.Next() {
 		var p passage
 		var src string
-		if err := rows.Scan(&p.video, &src, &p.start, &p.end, &p.text, &p.sim); err != nil {
+		if err := rows.Scan(&p.video, &src, &p.start, &p.end, &p.text, &p.sim, &p.share); err != nil {
 			return list{}, fmt.Errorf("read word matches: %w", err)
 		}
 		p.modality = Speech

@@ -15,14 +15,16 @@ import (
 // several lists combines its evidence as a noisy OR:
 //
 //	evidence(vector) = clamp((cosine − floor) / (ceiling − floor), 0, 1)
-//	evidence(words)  = 0.5 + 0.5 · ts_rank_cd/(1+ts_rank_cd)
+//	evidence(words)  = share · (0.5 + 0.5 · ts_rank_cd/(1+ts_rank_cd))
 //	score            = 1 − Π over lists (1 − weight · evidence)
 //
 // Floors and ceilings are where a model's cosine stops meaning anything and
 // where it means "the same thing": sentence models score unrelated text
 // around 0–0.2 and paraphrases 0.6–0.9; CLIP's text-to-image cosines are
-// compressed into roughly 0.15–0.35. A word match (every query word, after
-// stemming and stop words) is strong but not conclusive evidence on its own.
+// compressed into roughly 0.15–0.35. A word match is strong but not
+// conclusive evidence on its own, in proportion to the share of the query's
+// words (after stemming and stop words) the passage has: a paraphrase that
+// shares one word of three is found, below the passage that has them all.
 // The constants are starting points for the evaluation of issue 5 §3.
 type calibration struct{ floor, ceiling, weight float64 }
 
@@ -52,7 +54,7 @@ func clamp01(x float64) float64 { return min(1, max(0, x)) }
 // evidence is a retrieved passage's calibrated, weighted evidence.
 func evidence(l list, p passage) float64 {
 	if l.lexical {
-		return lexicalWeight * (0.5 + 0.5*clamp01(p.sim))
+		return lexicalWeight * clamp01(p.share) * (0.5 + 0.5*clamp01(p.sim))
 	}
 	c := vectorCalibration[l.modality]
 	return c.weight * clamp01((p.sim-c.floor)/(c.ceiling-c.floor))
