@@ -342,3 +342,35 @@ func TestWordsFindOnScreenTextWithoutATextModel(t *testing.T) {
 		require.Contains(t, *m.Reason, "none", "the engine's reason: turned off")
 	}
 }
+
+// TestWordMatching: a passage with any of the query's words is found, ranked
+// by the share it has; a quoted phrase and an excluded word hold as written.
+func TestWordMatching(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // words only
+	ws := pulid.ID(b.user.WorkspaceID)
+	ctx := apitest.System()
+	db := b.env.App.Store.Ent
+	v, err := db.Video.Create().SetWorkspaceID(ws).SetTitle("talk").SetStorageKey("videos/talk").Save(ctx)
+	require.NoError(t, err)
+	require.NoError(t, vectors.ReplaceText(ctx, db, ws, v.ID, "", []string{vectors.Speech}, []vectors.TextRow{
+		{Source: vectors.Speech, Start: 0, End: 5, Content: "our refund policy changed last year"},
+		{Source: vectors.Speech, Start: 20, End: 25, Content: "the policy on remote work"},
+		{Source: vectors.Speech, Start: 40, End: 45, Content: "a refund takes ten days"},
+		{Source: vectors.Speech, Start: 60, End: 65, Content: "cats and dogs"},
+	}))
+	starts := func(query string) []float64 {
+		r := b.search(t, b.user.Access, map[string]any{"workspaceId": string(ws), "query": query})
+		var out []float64
+		for _, h := range r.Hits {
+			out = append(out, h.Start)
+		}
+		return out
+	}
+	got := starts("refund policies")
+	require.Len(t, got, 3, "every passage with either word")
+	require.Equal(t, 0.0, got[0], "the passage with both words first")
+	require.Equal(t, []float64{0}, starts(`"refund policy"`), "a phrase must hold")
+	require.ElementsMatch(t, []float64{20}, starts("policy -refund"), "an excluded word excludes")
+	require.Empty(t, starts("the and of"), "stop words alone match nothing")
+}
