@@ -23,6 +23,7 @@ import (
 	"github.com/vindex/vindex/internal/blob"
 	"github.com/vindex/vindex/internal/config"
 	"github.com/vindex/vindex/internal/ingest"
+	"github.com/vindex/vindex/internal/models/openai/openaitest"
 	"github.com/vindex/vindex/internal/server"
 	"github.com/vindex/vindex/internal/store"
 	"github.com/vindex/vindex/internal/testdb"
@@ -60,6 +61,16 @@ func DoneStatus(step string) string {
 		return "SKIPPED"
 	}
 	return "SUCCEEDED"
+}
+
+// WithHosted points every modality at an in-process OpenAI-compatible
+// server (openaitest), with a Jina-style image model for frames.
+func WithHosted(srv *openaitest.Server) Option {
+	return func(c *config.Config) {
+		c.Models.Transcriber, c.Models.TextEmbedder, c.Models.ImageEmbedder = "openai", "openai", "openai"
+		c.Models.OpenAIBaseURL, c.Models.OpenAIAPIKey = srv.URL(), srv.Key
+		c.Models.OpenAIImageModel = "jina-clip-v2"
+	}
 }
 
 // noRunner is an address where no runner listens: APIs that do not ingest

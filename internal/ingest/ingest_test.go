@@ -1,8 +1,6 @@
 package ingest_test
 
 import (
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,29 +20,12 @@ const ingestTimeout = 2 * time.Minute
 // makeClip renders a clip with known on-screen text, two scenes and a tone.
 func makeClip(t *testing.T, text string) string {
 	t.Helper()
-	return render(t, "clip.mp4",
-		"-f", "lavfi", "-i", "color=c=white:s=640x360:d=4,"+drawText(text),
+	return testmedia.Render(t, "clip.mp4",
+		"-f", "lavfi", "-i", "color=c=white:s=640x360:d=4,"+testmedia.DrawText(text),
 		"-f", "lavfi", "-i", "color=c=navy:s=640x360:d=3",
 		"-f", "lavfi", "-i", "sine=frequency=440:duration=7",
 		"-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
 		"-map", "[v]", "-map", "2:a")
-}
-
-// drawText is an ffmpeg filter writing text large and dark in the middle.
-func drawText(text string) string {
-	font := "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-	return "drawtext=fontfile=" + font + ":text='" + text + "':fontsize=56:fontcolor=black:x=(w-tw)/2:y=(h-th)/2"
-}
-
-// render encodes an H.264/AAC MP4 from ffmpeg input and mapping arguments.
-func render(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), name)
-	args = append([]string{"-nostdin", "-hide_banner", "-loglevel", "error", "-y"}, args...)
-	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out)
-	b, err := exec.Command("ffmpeg", args...).CombinedOutput()
-	require.NoError(t, err, string(b))
-	return out
 }
 
 func TestUploadIngestsToKeyframesAndOCR(t *testing.T) {

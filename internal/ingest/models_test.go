@@ -24,23 +24,6 @@ import (
 	"github.com/vindex/vindex/internal/testmedia"
 )
 
-// speechClip is the JFK recording over a slide showing text.
-func speechClip(t *testing.T, text string) string {
-	t.Helper()
-	return render(t, "speech.mp4",
-		"-f", "lavfi", "-i", "color=c=white:s=640x360:d=11,"+drawText(text),
-		"-i", testmedia.Path(t, testmedia.JFK), "-map", "0:v", "-map", "1:a")
-}
-
-// hosted points every modality at an in-process OpenAI-compatible server.
-func hosted(srv *openaitest.Server) apitest.Option {
-	return apitest.WithConfig(func(c *config.Config) {
-		c.Models.Transcriber, c.Models.TextEmbedder, c.Models.ImageEmbedder = "openai", "openai", "openai"
-		c.Models.OpenAIBaseURL, c.Models.OpenAIAPIKey = srv.URL(), srv.Key
-		c.Models.OpenAIImageModel = "jina-clip-v2"
-	})
-}
-
 type textHit struct {
 	Source     string
 	Start, End float64
@@ -76,14 +59,10 @@ func countRows(t *testing.T, env *apitest.Env, q string, args ...any) int {
 func TestHostedProvidersIndexSpeechTextAndFrames(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t)
-	srv.Transcript = []models.Segment{
-		{Start: 0, End: 3.2, Text: " And so my fellow Americans,"},
-		{Start: 3.2, End: 7.9, Text: " ask not what your country can do for you,"},
-		{Start: 7.9, End: 11, Text: " ask what you can do for your country."},
-	}
-	env := apitest.New(t, apitest.WithRunner(), hosted(srv))
+	srv.Transcript = testmedia.JFKSegments
+	env := apitest.New(t, apitest.WithRunner(), apitest.WithHosted(srv))
 	u := env.Signup(t, "hosted@example.com")
-	id := env.UploadVideo(t, u.Access, u.WorkspaceID, speechClip(t, "REFUND POLICY 42"), "JFK")
+	id := env.UploadVideo(t, u.Access, u.WorkspaceID, testmedia.SpeechClip(t, "REFUND POLICY 42"), "JFK")
 	v := env.WaitVideo(t, u.Access, id, ingestTimeout, "SUCCEEDED", "FAILED")
 	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
 	for _, st := range v.Steps {
@@ -144,7 +123,7 @@ func TestNoModelsEndsSucceededWithStepsSkipped(t *testing.T) {
 		c.Models.Transcriber, c.Models.TextEmbedder, c.Models.ImageEmbedder = "whisper", "local", "local"
 	}))
 	u := env.Signup(t, "nomodels@example.com")
-	id := env.UploadVideo(t, u.Access, u.WorkspaceID, speechClip(t, "HELLO"), "No models")
+	id := env.UploadVideo(t, u.Access, u.WorkspaceID, testmedia.SpeechClip(t, "HELLO"), "No models")
 	v := env.WaitVideo(t, u.Access, id, ingestTimeout, "SUCCEEDED", "FAILED")
 	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
 	want := map[string]string{"transcribe": "whisper-tiny.en", "embed-text": "all-minilm-l6-v2", "embed-frames": "clip-vit-b32"}
@@ -184,7 +163,7 @@ func TestPocketsphinxFallbackMakesSpeechSearchable(t *testing.T) {
 		c.Models.OpenAIBaseURL, c.Models.OpenAIAPIKey = srv.URL(), srv.Key
 	}))
 	u := env.Signup(t, "sphinx@example.com")
-	id := env.UploadVideo(t, u.Access, u.WorkspaceID, speechClip(t, "SPEECH"), "JFK fallback")
+	id := env.UploadVideo(t, u.Access, u.WorkspaceID, testmedia.SpeechClip(t, "SPEECH"), "JFK fallback")
 	v := env.WaitVideo(t, u.Access, id, ingestTimeout, "SUCCEEDED", "FAILED")
 	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
 	require.NotNil(t, v.Transcript)
@@ -266,7 +245,7 @@ func TestLocalModelsIndexEverything(t *testing.T) {
 	}
 	env := apitest.New(t, apitest.WithRunner(), localModels(t, script))
 	u := env.Signup(t, "local@example.com")
-	id := env.UploadVideo(t, u.Access, u.WorkspaceID, speechClip(t, "REFUND POLICY 42"), "JFK local")
+	id := env.UploadVideo(t, u.Access, u.WorkspaceID, testmedia.SpeechClip(t, "REFUND POLICY 42"), "JFK local")
 	v := env.WaitVideo(t, u.Access, id, ingestTimeout, "SUCCEEDED", "FAILED")
 	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
 	for _, st := range v.Steps {

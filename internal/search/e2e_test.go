@@ -1,8 +1,6 @@
 package search_test
 
 import (
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,37 +8,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vindex/vindex/internal/apitest"
-	"github.com/vindex/vindex/internal/models"
 	"github.com/vindex/vindex/internal/models/openai/openaitest"
 	"github.com/vindex/vindex/internal/testmedia"
 )
-
-// speechClip is the JFK recording over a slide showing text.
-func speechClip(t *testing.T, text string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "speech.mp4")
-	font := "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-	b, err := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "color=c=white:s=640x360:d=11,drawtext=fontfile="+font+":text='"+text+"':fontsize=56:fontcolor=black:x=(w-tw)/2:y=(h-th)/2",
-		"-i", testmedia.Path(t, testmedia.JFK), "-map", "0:v", "-map", "1:a",
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out).CombinedOutput()
-	require.NoError(t, err, string(b))
-	return out
-}
 
 // TestIngestedVideoIsFoundBySpeechAndOnScreenText runs the whole path:
 // upload, the real pipeline with the hosted test providers, then search.
 func TestIngestedVideoIsFoundBySpeechAndOnScreenText(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t)
-	srv.Transcript = []models.Segment{
-		{Start: 0, End: 3.2, Text: " And so my fellow Americans,"},
-		{Start: 3.2, End: 7.9, Text: " ask not what your country can do for you,"},
-		{Start: 7.9, End: 11, Text: " ask what you can do for your country."},
-	}
-	b := setup(t, apitest.WithRunner(), hosted(srv))
+	srv.Transcript = testmedia.JFKSegments
+	b := setup(t, apitest.WithRunner(), apitest.WithHosted(srv))
 	ws := b.user.WorkspaceID
-	id := b.env.UploadVideo(t, b.user.Access, ws, speechClip(t, "REFUND POLICY 42"), "JFK")
+	id := b.env.UploadVideo(t, b.user.Access, ws, testmedia.SpeechClip(t, "REFUND POLICY 42"), "JFK")
 	v := b.env.WaitVideo(t, b.user.Access, id, 2*time.Minute, "SUCCEEDED", "FAILED")
 	require.Equal(t, "SUCCEEDED", v.Status, "error: %s (step %s)", v.Error, v.FailedStep)
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vindex/vindex/ent/schema/pulid"
 	"github.com/vindex/vindex/internal/apitest"
-	"github.com/vindex/vindex/internal/config"
 	"github.com/vindex/vindex/internal/models/openai/openaitest"
 	"github.com/vindex/vindex/internal/vectors"
 )
@@ -21,15 +20,6 @@ const (
 	textModel  = "openai:text-embedding-3-small/384"
 	imageModel = "openai:jina-clip-v2/512"
 )
-
-// hosted points every modality at an in-process OpenAI-compatible server.
-func hosted(srv *openaitest.Server) apitest.Option {
-	return apitest.WithConfig(func(c *config.Config) {
-		c.Models.Transcriber, c.Models.TextEmbedder, c.Models.ImageEmbedder = "openai", "openai", "openai"
-		c.Models.OpenAIBaseURL, c.Models.OpenAIAPIKey = srv.URL(), srv.Key
-		c.Models.OpenAIImageModel = "jina-clip-v2"
-	})
-}
 
 // bundle is a running API with one signed-up user and a direct database
 // handle for arranging vectors.
@@ -50,7 +40,7 @@ func setup(t *testing.T, opts ...apitest.Option) bundle {
 
 func setupHosted(t *testing.T) bundle {
 	t.Helper()
-	return setup(t, hosted(openaitest.New(t)))
+	return setup(t, apitest.WithHosted(openaitest.New(t)))
 }
 
 // passage is a text vector to insert; its embedding is the fake provider's.
