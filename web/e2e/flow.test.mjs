@@ -173,6 +173,84 @@ test("sign up, upload, watch ingest, search, open the moment", { timeout: 150_00
   assert.ok(Math.abs((await player.evaluate((v) => v.currentTime)) - start) < 0.25);
   await shot("09-video-at-moment");
 
+  // Search within this video: its moments seek the player.
+  await page.getByLabel("Search this video").fill("refund policy");
+  await page.getByRole("button", { name: "Find" }).click();
+  const moment = page.getByRole("list", { name: "Moments in this video" }).getByRole("button").first();
+  await moment.waitFor();
+  const momentAt = Number(await moment.getAttribute("data-start"));
+  await player.evaluate((v) => v.pause());
+  await moment.click();
+  await page.waitForFunction((t) => Math.abs(document.querySelector("video").currentTime - t) < 0.25, momentAt, { timeout: 5_000 });
+  await shot("10-video-search");
+
+  assert.deepEqual(problems, [], "no console errors");
+  await context.close();
+});
+
+test("API tokens: the secret is shown once, works, and stops working when revoked", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  const shot = (name) => page.screenshot({ path: join(artefacts, `${name}.png`), fullPage: true });
+
+  await page.goto("/signup");
+  await page.getByLabel("Name").fill("Grace");
+  await page.getByLabel("Email").fill("grace@example.com");
+  await page.getByLabel("Password").fill("another long password");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("heading", { name: "No videos yet" }).waitFor();
+
+  await page.getByRole("link", { name: "Members" }).click();
+  await page.getByRole("rowheader", { name: /Grace/ }).waitFor();
+  await shot("11-members");
+
+  await page.getByRole("link", { name: "API tokens" }).click();
+  await page.getByRole("heading", { name: "No API tokens yet" }).waitFor();
+  await page.getByLabel("Name").fill("e2e script");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const secretField = page.getByLabel("Token secret");
+  await secretField.waitFor();
+  const secret = await secretField.inputValue();
+  assert.ok(secret.length >= 20, "a secret is shown");
+  await page.getByRole("rowheader", { name: "e2e script" }).waitFor();
+  await shot("12-token-created");
+
+  const workspaceId = await page.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem("vindex.session"));
+    const res = await fetch("/graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${s.accessToken}` },
+      body: JSON.stringify({ query: "{ me { workspaces { id } } }" }),
+    });
+    return (await res.json()).data.me.workspaces[0].id;
+  });
+  const asToken = async () => {
+    const res = await fetch(baseURL + "/graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${secret}` },
+      body: JSON.stringify({ query: "query($id: ID!) { workspace(id: $id) { id } }", variables: { id: workspaceId } }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const ok = await asToken();
+  assert.equal(ok.body.data?.workspace?.id, workspaceId, `the token works: ${JSON.stringify(ok.body)}`);
+
+  // Shown once: after a reload only the prefix is left.
+  await page.reload();
+  await page.getByRole("rowheader", { name: "e2e script" }).waitFor();
+  assert.equal(await page.getByLabel("Token secret").count(), 0, "the secret is not shown again");
+  assert.equal(await page.getByText(secret).count(), 0);
+
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Revoke e2e script" }).click();
+  await page.getByText(/^Revoked/).waitFor();
+  await shot("13-token-revoked");
+  const revoked = await asToken();
+  assert.ok(revoked.status === 401 || revoked.body.errors?.length || revoked.body.data?.workspace == null, `a revoked token is refused: ${JSON.stringify(revoked.body)}`);
+
   assert.deepEqual(problems, [], "no console errors");
   await context.close();
 });

@@ -3,7 +3,9 @@ import { useAuth } from "./auth";
 import { Layout } from "./components/Layout";
 import { AuthPage } from "./pages/AuthPage";
 import { LibraryPage } from "./pages/LibraryPage";
+import { MembersPage } from "./pages/MembersPage";
 import { SearchPage } from "./pages/SearchPage";
+import { TokensPage } from "./pages/TokensPage";
 import { UploadPage } from "./pages/UploadPage";
 import { VideoPage } from "./pages/VideoPage";
 
@@ -24,6 +26,8 @@ export function App() {
         <Route path="upload" element={<UploadPage />} />
         <Route path="search" element={<SearchPage />} />
         <Route path="videos/:id" element={<VideoPage />} />
+        <Route path="members" element={<MembersPage />} />
+        <Route path="tokens" element={<TokensPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -58,3 +58,10 @@ export function snippetParts(snippet: string): { text: string; match: boolean }[
   if (last < snippet.length) parts.push({ text: snippet.slice(last).replace(/[«»]/g, ""), match: false });
   return parts;
 }
+
+/** An RFC 3339 time as a short local date and time. */
+export function formatDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}

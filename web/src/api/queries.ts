@@ -109,3 +109,51 @@ export const SEARCH = `query Search($input: SearchInput!) {
     hits { video { id title } start end score modalities snippet thumbnailUrl }
   }
 }`;
+
+export type TokenScope = "READ" | "WRITE" | "ADMIN";
+
+export interface APIToken {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: TokenScope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const TOKEN = `id name prefix scopes createdAt lastUsedAt expiresAt revokedAt`;
+
+export const API_TOKENS = `query APITokens($id: ID!) {
+  workspace(id: $id) {
+    id
+    apiTokens(first: 100, orderBy: { field: CREATED_AT, direction: DESC }) { edges { node { ${TOKEN} } } }
+  }
+}`;
+export const CREATE_API_TOKEN = `mutation CreateAPIToken($input: CreateAPITokenInput!) {
+  createAPIToken(input: $input) { secret token { ${TOKEN} } }
+}`;
+export const REVOKE_API_TOKEN = `mutation RevokeAPIToken($id: ID!) { revokeAPIToken(id: $id) { ${TOKEN} } }`;
+
+export interface Member {
+  id: string;
+  role: Role;
+  createdAt: string;
+  user: { id: string; email: string; name: string };
+}
+
+const MEMBER = `id role createdAt user { id email name }`;
+
+export const MEMBERS = `query Members($id: ID!) {
+  workspace(id: $id) {
+    id
+    members(first: 100, orderBy: { field: CREATED_AT, direction: ASC }) { edges { node { ${MEMBER} } } }
+  }
+}`;
+export const ADD_MEMBER = `mutation AddMember($input: AddMemberInput!) { addMember(input: $input) { ${MEMBER} } }`;
+export const UPDATE_MEMBER = `mutation UpdateMember($input: UpdateMemberInput!) { updateMember(input: $input) { ${MEMBER} } }`;
+export const REMOVE_MEMBER = `mutation RemoveMember($id: ID!) { removeMember(id: $id) }`;
+
+export const CANCEL_INGEST = `mutation CancelIngest($id: ID!) { cancelIngest(videoId: $id) { id status } }`;
+export const REINDEX_VIDEO = `mutation ReindexVideo($id: ID!) { reindexVideo(id: $id) { id status } }`;

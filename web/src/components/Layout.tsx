@@ -36,6 +36,8 @@ export function Layout() {
           </NavLink>
           <NavLink to="/upload">Upload</NavLink>
           <NavLink to="/search">Search</NavLink>
+          <NavLink to="/members">Members</NavLink>
+          <NavLink to="/tokens">API tokens</NavLink>
         </nav>
         {location.pathname !== "/search" && (
           <form role="search" className="quick-search" onSubmit={onSearch}>

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { request } from "../api/client";
-import { INGEST_PROGRESS, RETRY, VIDEO, type IngestEvent, type VideoDetail } from "../api/queries";
+import { CANCEL_INGEST, INGEST_PROGRESS, REINDEX_VIDEO, RETRY, VIDEO, type IngestEvent, type VideoDetail, type VideoStatus } from "../api/queries";
 import { subscribe } from "../api/ws";
 import { ErrorNotice, Loading } from "../components/Notice";
 import { StatusBadge } from "../components/StatusBadge";
 import { StepList } from "../components/StepList";
+import { VideoSearch } from "../components/VideoSearch";
 import { formatTime, videoStatusOf } from "../format";
 import { useQuery } from "../useQuery";
 
@@ -18,7 +19,8 @@ export function VideoPage() {
   const { setData, reload } = q;
   const player = useRef<HTMLVideoElement>(null);
   const pending = useRef<number>();
-  const [retryError, setRetryError] = useState<Error>();
+  const [actionError, setActionError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     const stop = subscribe<{ ingestProgress: IngestEvent }>(INGEST_PROGRESS, { id }, ({ ingestProgress: ev }) => {
@@ -50,15 +52,24 @@ export function VideoPage() {
     v.focus();
   };
 
-  const retry = async () => {
-    setRetryError(undefined);
+  // Retry, cancel and reindex answer with the video's new status; the
+  // steps follow over ingestProgress and a reload.
+  const act = (mutation: string, confirmText?: string) => async () => {
+    if (confirmText && !window.confirm(confirmText)) return;
+    setActionError(undefined);
+    setBusy(true);
     try {
-      await request(RETRY, { id });
+      const d = await request<Record<string, { id: string; status: VideoStatus }>>(mutation, { id });
+      const status = Object.values(d)[0]?.status;
+      if (status) setData((cur) => (cur?.video ? { video: { ...cur.video, status } } : cur));
       reload();
     } catch (e) {
-      setRetryError(e as Error);
+      setActionError(e as Error);
+    } finally {
+      setBusy(false);
     }
   };
+  const retry = act(RETRY);
 
   if (q.error && !q.data) return <ErrorNotice error={q.error} onRetry={reload} />;
   if (!q.data) return <Loading />;
@@ -108,10 +119,25 @@ export function VideoPage() {
               Retry
             </button>
           )}
-          {retryError && <ErrorNotice error={retryError} />}
+          {(v.status === "QUEUED" || v.status === "PROCESSING") && (
+            <button type="button" className="secondary" disabled={busy} onClick={() => void act(CANCEL_INGEST, "Stop processing this video?")()}>
+              Cancel processing
+            </button>
+          )}
+          {v.status === "SUCCEEDED" && (
+            <div className="actions">
+              <button type="button" className="secondary" disabled={busy} onClick={() => void act(REINDEX_VIDEO)()}>
+                Reindex
+              </button>
+              <p className="hint">Transcribes and embeds again with the models configured now.</p>
+            </div>
+          )}
+          {actionError && <ErrorNotice error={actionError} />}
           <StepList steps={v.steps} />
         </aside>
       </div>
+
+      <VideoSearch workspaceId={v.workspaceID} videoId={v.id} onSeek={seek} />
 
       <section aria-labelledby="keyframes-title">
         <h2 id="keyframes-title">Keyframes</h2>
