@@ -5,3 +5,9 @@ var (
 	TextSQL  = textSQL
 	FrameSQL = frameSQL
 )
+
+// Retrieval settings, for the scale benchmark.
+const (
+	EfSearch   = efSearch
+	Candidates = candidates
+)

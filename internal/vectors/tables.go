@@ -32,11 +32,14 @@ var (
 	Kinds  = []Kind{Text, Frames}
 )
 
-// HNSW build parameters; pgvector's defaults until the search benchmarks
-// (issue 5) say otherwise.
+// HNSW build parameters, chosen with BenchmarkSearchScale
+// (internal/search; README, "Search speed"): at 1M clustered vectors
+// pgvector's defaults (m=16, ef_construction=64) stop near recall@10 0.90
+// whatever ef_search is, because the graph, not the search, misses
+// neighbours; a denser graph built more carefully reaches the target.
 const (
-	hnswM              = 16
-	hnswEfConstruction = 64
+	hnswM              = 32
+	hnswEfConstruction = 128
 )
 
 // Table returns the partition of kind k that holds workspace ws's rows. The ID
