@@ -39,9 +39,12 @@ test: build vet fmt-check check-generate
 	$(MAKE) --no-print-directory web-test
 
 # Benchmarks print their figures (wall time per minute of video, the share
-# spent on orchestration, …); they are never asserted in tests.
+# spent on orchestration, search speed up to 1M vectors, …), then the search
+# quality table (make eval); they are never asserted in tests. The 1M-vector
+# search run takes about 15 min and 6 GB: VINDEX_BENCH_1M=0 leaves it out.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./...
+	VINDEX_BENCH_1M=$${VINDEX_BENCH_1M:-1} $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 90m ./...
+	$(MAKE) --no-print-directory eval
 
 # Search quality on a generated, labelled set (recall@1/@5, MRR, start error
 # per modality). Default models: tesseract + the hosted test provider; set

@@ -57,12 +57,12 @@ const (
 	otherShare = 10
 )
 
-// bench1M turns on the 1 000 000-vector run, which takes longer than
-// `make bench` should (see README, "Search speed").
+// bench1M turns on the 1 000 000-vector run (~15 min, ~6 GB): make bench
+// sets it, a plain go test -bench leaves it out (see README, "Search speed").
 const bench1M = "VINDEX_BENCH_1M"
 
 // BenchmarkSearchScale measures search over one workspace holding 10k,
-// 100k and (with VINDEX_BENCH_1M=1) 1M text vectors: HNSW build time,
+// 100k and (with VINDEX_BENCH_1M=1, as make bench sets) 1M text vectors: HNSW build time,
 // recall@10 against exact search, latency percentiles and QPS of the
 // vector query alone and of the whole search resolver over GraphQL
 // (query embedding by the fake hosted provider included), index size and
