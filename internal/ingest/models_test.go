@@ -59,7 +59,7 @@ func countRows(t *testing.T, env *apitest.Env, q string, args ...any) int {
 func TestHostedProvidersIndexSpeechTextAndFrames(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t)
-	srv.Transcript = testmedia.JFKSegments
+	srv.Transcript = openaitest.JFKSegments
 	env := apitest.New(t, apitest.WithRunner(), apitest.WithHosted(srv))
 	u := env.Signup(t, "hosted@example.com")
 	id := env.UploadVideo(t, u.Access, u.WorkspaceID, testmedia.SpeechClip(t, "REFUND POLICY 42"), "JFK")

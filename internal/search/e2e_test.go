@@ -17,7 +17,7 @@ import (
 func TestIngestedVideoIsFoundBySpeechAndOnScreenText(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t)
-	srv.Transcript = testmedia.JFKSegments
+	srv.Transcript = openaitest.JFKSegments
 	b := setup(t, apitest.WithRunner(), apitest.WithHosted(srv))
 	ws := b.user.WorkspaceID
 	id := b.env.UploadVideo(t, b.user.Access, ws, testmedia.SpeechClip(t, "REFUND POLICY 42"), "JFK")

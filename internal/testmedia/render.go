@@ -4,17 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/vindex/vindex/internal/models"
 )
-
-// JFKSegments is what is said in JFK, as a transcript: the script of the
-// tests' stand-in transcribers.
-var JFKSegments = []models.Segment{
-	{Start: 0, End: 3.2, Text: " And so my fellow Americans,"},
-	{Start: 3.2, End: 7.9, Text: " ask not what your country can do for you,"},
-	{Start: 7.9, End: 11, Text: " ask what you can do for your country."},
-}
 
 // Render encodes an H.264/AAC MP4 named name in a temporary directory from
 // ffmpeg input and mapping arguments.

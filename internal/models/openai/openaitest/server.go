@@ -86,6 +86,14 @@ type Server struct {
 	log      []Request
 }
 
+// JFKSegments is what is said in the shared jfk.wav, as a transcript: a
+// script for the server's Transcript in tests that ingest it.
+var JFKSegments = []models.Segment{
+	{Start: 0, End: 3.2, Text: " And so my fellow Americans,"},
+	{Start: 3.2, End: 7.9, Text: " ask not what your country can do for you,"},
+	{Start: 7.9, End: 11, Text: " ask what you can do for your country."},
+}
+
 // New starts a server that is closed when the test ends. It knows OpenAI's
 // whisper-1 and text-embedding-3-small/-large and text-embedding-ada-002,
 // and Jina's jina-clip-v2 (1024 dims, images).
