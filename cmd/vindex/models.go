@@ -49,6 +49,16 @@ access can use a directory another machine filled with ` + "`vindex models pull`
 		return store, ms, nil
 	}
 
+	// openPicked is open, narrowed to the named models (all when none is).
+	openPicked := func(cmd *cobra.Command, names []string) (*models.Store, models.Models, error) {
+		store, catalog, err := open(cmd)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms, err := pick(catalog, names)
+		return store, ms, err
+	}
+
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Show each model's version, size and state, and what to do when it is not ready",
@@ -66,11 +76,7 @@ access can use a directory another machine filled with ` + "`vindex models pull`
 		Short:     "Download and verify models (all when none is named)",
 		ValidArgs: catalog.Names(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, catalog, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			ms, err := pick(catalog, args)
+			store, ms, err := openPicked(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -94,11 +100,7 @@ access can use a directory another machine filled with ` + "`vindex models pull`
 		Short:     "Re-hash downloaded models (all when none is named); fails on any mismatch",
 		ValidArgs: catalog.Names(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, catalog, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			ms, err := pick(catalog, args)
+			store, ms, err := openPicked(cmd, args)
 			if err != nil {
 				return err
 			}
